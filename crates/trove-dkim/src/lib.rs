@@ -1,0 +1,2 @@
+//! trove-dkim (placeholder: see ARCHITECTURE.md).
+#![forbid(unsafe_code)]

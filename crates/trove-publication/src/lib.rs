@@ -1,0 +1,2 @@
+//! trove-publication (placeholder: see ARCHITECTURE.md).
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! trove-search (placeholder: see ARCHITECTURE.md).
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! trove-vault (placeholder: see ARCHITECTURE.md).
+#![forbid(unsafe_code)]

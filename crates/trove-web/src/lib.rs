@@ -1,0 +1,2 @@
+//! trove-web (placeholder: see ARCHITECTURE.md).
+#![forbid(unsafe_code)]
