@@ -1,0 +1,144 @@
+//! Command-line arguments (clap). These types only validate; `cmd/` does the work.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// trove publishes leaked email archives: verified, searchable, released in stages, hard to
+/// take down.
+#[derive(Debug, Parser)]
+#[command(name = "trove", version, propagate_version = true)]
+#[command(after_help = "Start with `trove demo` to see a whole publication built and served.")]
+pub struct Cli {
+    /// The vault directory (default: the current directory, like git).
+    #[arg(long, global = true, env = "TROVE_VAULT", value_name = "DIR")]
+    pub vault: Option<PathBuf>,
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every subcommand.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new vault: SQLite database, blob store and the publisher's key pair.
+    ///
+    /// Example: trove init ./leak-vault
+    Init {
+        /// Directory to create (must be new or empty).
+        dir: PathBuf,
+    },
+    /// Read mail dumps into the vault (mbox, maildir, .eml, directories, zip/tar/gz/zst).
+    ///
+    /// Every message is stored with its exact bytes; exact duplicates are counted and linked;
+    /// unparseable messages are stored raw and flagged; files that are not mail are listed.
+    /// Re-running on the same inputs adds nothing; a killed run can simply be re-run.
+    ///
+    /// Example: trove --vault ./leak-vault ingest dump.mbox maildir/ archive.tar.zst
+    Ingest(IngestArgs),
+    /// Counts over the whole vault.
+    ///
+    /// Example: trove stats --json
+    Stats {
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List messages, optionally filtered.
+    ///
+    /// Example: trove list --from alice@example.org --since 2016-10-01 --json
+    List {
+        /// Only messages with this From address.
+        #[arg(long, value_name = "ADDR")]
+        from: Option<String>,
+        /// Only messages dated on or after this day (YYYY-MM-DD, UTC).
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// Only messages dated before this day (YYYY-MM-DD, UTC).
+        #[arg(long, value_name = "DATE")]
+        until: Option<String>,
+        /// At most N messages.
+        #[arg(long, value_name = "N")]
+        limit: Option<u64>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one message: headers, attachments, where it came from, problems.
+    ///
+    /// Example: trove show 42 --raw > 42.eml
+    Show {
+        /// The message's vault id.
+        id: i64,
+        /// Write exactly the stored raw bytes to standard output.
+        #[arg(long, conflicts_with = "json")]
+        raw: bool,
+        /// Print everything as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Build a demo vault from a synthetic corpus (every message marked as synthetic).
+    ///
+    /// Example: trove demo --dir /tmp/trove-demo
+    Demo(DemoArgs),
+}
+
+/// Arguments of `trove ingest`.
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Files or directories to read; `-` reads standard input.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Print one JSON object (seen, stored, duplicates, unparseable, …) instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Largest single message, in bytes (suffixes K, M, G accepted).
+    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_size)]
+    pub max_message_size: u64,
+    /// Most bytes expanded from one archive or compressed file.
+    #[arg(long, value_name = "SIZE", default_value = "1T", value_parser = parse_size)]
+    pub max_expanded: u64,
+    /// Most entries read from one archive.
+    #[arg(long, value_name = "N", default_value_t = 10_000_000)]
+    pub max_entries: u64,
+    /// Largest expansion ratio once an archive has produced more than 1 GiB.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub max_ratio: u64,
+    /// Do not fsync blobs (faster; for throwaway vaults only).
+    #[arg(long)]
+    pub no_fsync: bool,
+}
+
+/// Arguments of `trove demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to build the demo (default: a fresh temporary directory).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// Parses sizes such as `512`, `64K`, `256M`, `1G`, `1T`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m = match c.to_ascii_uppercase() {
+                'K' => 1u64 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                'T' => 1 << 40,
+                _ => return Err(format!("unknown size suffix in {s:?} (use K, M, G or T)")),
+            };
+            (&s[..i], m)
+        }
+        _ => (s, 1),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (examples: 512, 64K, 256M, 1G)"))?;
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("{s:?} is too large"))
+}

@@ -1,0 +1,40 @@
+//! One file per subcommand; `run` dispatches.
+
+mod demo;
+mod ingest;
+mod show;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use trove_vault::Vault;
+
+use crate::cli::{Cli, Command};
+
+/// Runs the parsed command line; returns the exit code.
+pub fn run(cli: Cli) -> Result<i32> {
+    let vault_dir = cli.vault.clone().unwrap_or_else(|| PathBuf::from("."));
+    match cli.command {
+        Command::Init { dir } => {
+            let v = Vault::init(&dir)?;
+            println!(
+                "Created vault {} (publisher key {}).\nNext: trove --vault {} ingest DUMP...",
+                dir.display(),
+                v.public_key_hex()?,
+                dir.display()
+            );
+            Ok(0)
+        }
+        Command::Ingest(args) => ingest::run(&vault_dir, args),
+        Command::Stats { json } => show::stats(&Vault::open(&vault_dir)?, json),
+        Command::List {
+            from,
+            since,
+            until,
+            limit,
+            json,
+        } => show::list(&Vault::open(&vault_dir)?, from, since, until, limit, json),
+        Command::Show { id, raw, json } => show::show(&Vault::open(&vault_dir)?, id, raw, json),
+        Command::Demo(args) => demo::run(args),
+    }
+}

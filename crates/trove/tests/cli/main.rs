@@ -1,0 +1,13 @@
+//! End-to-end tests of the `trove` binary: one integration test binary, one module per area.
+
+/// Helpers: running the binary, fixtures, the shared-data locator.
+mod util;
+
+/// `init`, `ingest`, `stats`, `list`, `show`: output shapes scripts rely on.
+mod ingest;
+
+/// SIGKILL during ingest at several points, then re-run: identical to an uninterrupted run.
+mod crash;
+
+/// `trove demo` builds its synthetic corpus and vault.
+mod demo;
