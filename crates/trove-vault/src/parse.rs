@@ -127,6 +127,14 @@ fn id_list(v: &HeaderValue) -> Vec<String> {
     }
 }
 
+/// The identifying part of a List-Id (`Talk <talk.example.org>` → `talk.example.org`).
+fn list_id_key(l: &str) -> String {
+    match (l.rfind('<'), l.rfind('>')) {
+        (Some(a), Some(b)) if a < b => l[a + 1..b].trim().to_string(),
+        _ => l.trim().to_string(),
+    }
+}
+
 /// True when `bytes` look like the start of an RFC 5322 message (a header field first).
 pub fn looks_like_mail(bytes: &[u8]) -> bool {
     let b = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
@@ -208,7 +216,8 @@ pub fn parse(raw: &[u8]) -> ParsedMessage {
         HeaderValue::Text(t) => Some(t.to_string()),
         HeaderValue::TextList(l) => l.first().map(|t| t.to_string()),
         _ => msg.header_raw("List-Id").map(|s| s.trim().to_string()),
-    };
+    }
+    .map(|l| list_id_key(&l));
     if msg.parts.iter().any(|p| p.is_encoding_problem) {
         out.problems.push(problem(
             "encoding_problem",

@@ -211,10 +211,10 @@ mod tests {
 
     #[test]
     fn crlf_and_content_length() {
-        let mbox = b"From x\r\nContent-Length: 19\r\n\r\nFrom inside body\r\n\r\nFrom y\r\nSubject: 2\r\n\r\nz\r\n";
+        let mbox = b"From x\r\nContent-Length: 18\r\n\r\nFrom inside body\r\n\r\nFrom y\r\nSubject: 2\r\n\r\nz\r\n";
         let msgs = collect(mbox);
         assert_eq!(msgs.len(), 2, "{msgs:?}");
-        assert_eq!(msgs[0].1, b"Content-Length: 19\r\n\r\nFrom inside body\r\n");
+        assert_eq!(msgs[0].1, b"Content-Length: 18\r\n\r\nFrom inside body\r\n");
         assert_eq!(msgs[1].1, b"Subject: 2\r\n\r\nz\r\n");
     }
 
