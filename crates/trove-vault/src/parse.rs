@@ -150,7 +150,38 @@ pub fn looks_like_mail(bytes: &[u8]) -> bool {
 }
 
 /// Parses `raw` into the fields the vault stores. Never panics, never fails.
+///
+/// mail-parser 0.11 can panic on some malformed multiparts ("Invalid part ID, could not find
+/// multipart", seen in the io-uring corpus). Such a panic is caught: the headers are parsed on
+/// their own, the MIME structure is recorded as a `mime_structure` problem, and the raw bytes
+/// are stored as always.
 pub fn parse(raw: &[u8]) -> ParsedMessage {
+    let panic_text = |panic: Box<dyn std::any::Any + Send>| {
+        panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into())
+    };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parse_inner(raw, true))) {
+        Ok(p) => p,
+        Err(panic) => {
+            let what = panic_text(panic);
+            let mut p = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parse_inner(raw, false)))
+                .unwrap_or_else(|_| ParsedMessage {
+                    problems: vec![problem("unparseable", "the MIME parser failed on the headers")],
+                    ..Default::default()
+                });
+            p.problems.push(problem(
+                "mime_structure",
+                format!("the MIME parser failed on the body ({what}); headers only, attachments not unpacked"),
+            ));
+            p
+        }
+    }
+}
+
+fn parse_inner(raw: &[u8], full: bool) -> ParsedMessage {
     let mut out = ParsedMessage::default();
     if !looks_like_mail(raw) {
         out.problems.push(problem(
@@ -158,7 +189,13 @@ pub fn parse(raw: &[u8]) -> ParsedMessage {
             "the message does not start with a header field",
         ));
     }
-    let Some(msg) = MessageParser::default().parse(raw) else {
+    let parser = MessageParser::default();
+    let parsed = if full {
+        parser.parse(raw)
+    } else {
+        parser.parse_headers(raw)
+    };
+    let Some(msg) = parsed else {
         out.problems.push(problem(
             "unparseable",
             "mail-parser could not read any message structure",
@@ -224,7 +261,9 @@ pub fn parse(raw: &[u8]) -> ParsedMessage {
             "a part could not be decoded with its declared transfer encoding or charset",
         ));
     }
-    collect_attachments(&msg, "", 0, &mut out);
+    if full {
+        collect_attachments(&msg, "", 0, &mut out);
+    }
     out
 }
 

@@ -32,7 +32,7 @@ pub fn base_subject(s: &str) -> String {
         for p in [
             "re:", "fw:", "fwd:", "aw:", "wg:", "sv:", "vs:", "r:", "tr:",
         ] {
-            if t.len() >= p.len() && t[..p.len()].eq_ignore_ascii_case(p) {
+            if t.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p)) {
                 t = t[p.len()..].trim_start();
             }
         }
@@ -232,5 +232,8 @@ mod tests {
         assert_eq!(t[&6], 6);
         assert_eq!(t[&7], t[&8]);
         assert_eq!(base_subject("Re: AW: [x] Fwd:  Hello"), "hello");
+        // Multi-byte subjects (seen in the io-uring corpus) must not be cut inside a char.
+        assert_eq!(base_subject("あいさつ。"), "あいさつ。");
+        assert_eq!(base_subject("Re: 【TS3】重要"), "【ts3】重要");
     }
 }

@@ -70,7 +70,7 @@ fn json_shapes_and_raw_bytes() {
         0,
     );
     assert_eq!(out.lines().count(), 30);
-    let out = run_ok(&vault, &["list", "--json", "--since", "2016-10-09"], 0);
+    let out = run_ok(&vault, &["list", "--json", "--since", "2016-10-10"], 0);
     assert_eq!(out.lines().count(), 0);
 
     let raw = trove()

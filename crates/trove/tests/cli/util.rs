@@ -1,4 +1,4 @@
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 /// The `trove` binary built for these tests.
@@ -23,17 +23,6 @@ pub fn run_ok(vault: &Path, args: &[&str], code: i32) -> String {
         String::from_utf8_lossy(&o.stderr)
     );
     String::from_utf8(o.stdout).expect("utf-8 output")
-}
-
-/// `../shared/data` beside the repository, if present.
-pub fn shared_data() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipped: ../shared/data not found");
-        None
-    }
 }
 
 /// A message with a number, a thread position and (every 7th) a base64 attachment.
