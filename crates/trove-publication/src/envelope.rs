@@ -68,11 +68,12 @@ pub fn seal<T: Serialize>(key: &PublisherKey, kind: ObjectKind, object: &T) -> R
         .ok_or_else(|| Error::Encoding("a signed object must be a JSON object".into()))?;
     map.insert("type".into(), Value::from(kind.type_name()));
     map.insert("version".into(), Value::from(FORMAT_VERSION));
-    seal_value(key, kind, value)
+    seal_object(key, kind, value)
 }
 
-/// Signs an already-built JSON object as is (no `type`/`version` added).
-pub(crate) fn seal_value(key: &PublisherKey, kind: ObjectKind, value: Value) -> Result<Sealed> {
+/// Signs an already-built JSON object exactly as given (no `type` or
+/// `version` added): for crafting test vectors such as an unknown version.
+pub fn seal_object(key: &PublisherKey, kind: ObjectKind, value: Value) -> Result<Sealed> {
     let body = to_canonical(&value).map_err(|e| Error::Encoding(e.to_string()))?;
     let mut signed = Vec::with_capacity(kind.domain_prefix().len() + body.len());
     signed.extend_from_slice(kind.domain_prefix());

@@ -106,7 +106,7 @@ pub mod spec {}
 
 pub use canonical::MAX_INTEGER;
 pub use descriptor::Descriptor;
-pub use envelope::{seal, ObjectKind, Sealed, FORMAT_VERSION};
+pub use envelope::{seal, seal_object, ObjectKind, Sealed, FORMAT_VERSION};
 pub use error::{Error, Problem, Result};
 pub use freshness::FreshnessPointer;
 pub use hash::{Hash, Hasher, ParseHashError};
