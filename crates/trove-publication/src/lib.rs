@@ -98,6 +98,7 @@ mod keys;
 pub mod layout;
 mod manifest;
 mod reader;
+mod time;
 mod verify;
 mod writer;
 
@@ -115,6 +116,7 @@ pub use manifest::{
     AttachmentEntry, DkimAttestation, FileEntry, Manifest, MessageEntry, MessageSummary,
 };
 pub use reader::Publication;
+pub use time::unix_now;
 pub use verify::{
     check_pointer_target, verify_blob, verify_descriptor, verify_dir, verify_freshness,
     verify_manifest, BlobCheck, Report, TrustedState, VerifiedDescriptor, VerifiedFreshness,

@@ -643,6 +643,20 @@ pub fn verify_dir(dir: &Path, options: &VerifyOptions) -> Report {
         .map(|v| v.manifest.messages.len() as u64)
         .sum();
 
+    // A trusted manifest must still be the same: history is never rewritten.
+    if let Some(t) = &options.trusted {
+        if let Some(v) = verified.iter().find(|v| v.manifest.release == t.release) {
+            if v.hash != t.manifest {
+                report.problems.push(Problem::Fork {
+                    path: manifest_path(t.release),
+                    release: t.release,
+                    trusted: t.manifest,
+                    offered: v.hash,
+                });
+            }
+        }
+    }
+
     // 4. The pointer names the last manifest.
     if let (Some(p), Some(m)) = (&pointer, verified.last()) {
         if m.manifest.release == p.pointer.release {

@@ -253,12 +253,12 @@ impl PublicationWriter {
     }
 
     fn finish_staging(&self, tmp: &Path, blob: &BlobRef) -> Result<()> {
+        // The staging directory itself is not fsynced: a staged blob lost in
+        // a crash is simply put again by the re-run. The blob's data was
+        // fsynced, so once renamed to its public path (and that directory
+        // fsynced) it is durable.
         let dest = self.staged_path(&blob.hash);
-        fs::rename(tmp, &dest).map_err(|e| Error::io(&dest, e))?;
-        if self.fsync {
-            sync_dir(&self.staging_dir())?;
-        }
-        Ok(())
+        fs::rename(tmp, &dest).map_err(|e| Error::io(&dest, e))
     }
 
     /// True when the blob is already published or staged with the right

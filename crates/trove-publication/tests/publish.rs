@@ -478,3 +478,40 @@ fn real_leaked_mail_is_published_byte_identical() {
         total
     );
 }
+
+#[test]
+fn rewritten_history_is_a_fork_even_with_the_real_key() {
+    // Mirror trusts A (releases 1, 2). B has the same descriptor (same key,
+    // same publication id) but another release 2 and a release 3: what a
+    // thief of the key would serve.
+    let a = tempfile::tempdir().unwrap();
+    uninterrupted(a.path());
+    let trusted = verify(a.path(), T0 + DAY).state.unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let mut w = writer(b.path());
+    let d1 = draft(&mut w, "Part 1", 1..4);
+    w.publish(&d1, T0, T0 + 7 * DAY).unwrap();
+    let d2 = draft(&mut w, "Part 2", 4..5);
+    w.publish(&d2, T0 + DAY, T0 + 8 * DAY).unwrap();
+    let d3 = draft(&mut w, "Part 3", 5..7);
+    w.publish(&d3, T0 + DAY + 60, T0 + 8 * DAY).unwrap();
+    assert!(verify(b.path(), T0 + DAY + 120).is_ok());
+
+    let mut o = VerifyOptions::new(T0 + DAY + 120);
+    o.trusted = Some(trusted.clone());
+    let r = verify_dir(b.path(), &o);
+    let offered = Publication::open(b.path())
+        .unwrap()
+        .manifest_hash(2)
+        .unwrap();
+    assert_eq!(
+        r.problems,
+        vec![Problem::Fork {
+            path: "releases/000002.json".into(),
+            release: 2,
+            trusted: trusted.manifest,
+            offered,
+        }]
+    );
+    assert!(r.state.is_none());
+}
