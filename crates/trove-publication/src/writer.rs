@@ -140,11 +140,15 @@ impl PublicationWriter {
                 actual: key.public_key(),
             });
         }
-        for dir in [
+        let mut dirs = vec![
             root.to_path_buf(),
             root.join(layout::RELEASES_DIR),
             root.join(layout::STAGING_DIR),
-        ] {
+        ];
+        if let Ok(entries) = fs::read_dir(root.join(layout::FILES_DIR)) {
+            dirs.extend(entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()));
+        }
+        for dir in dirs {
             remove_temp_files(&dir)?;
         }
         Ok(PublicationWriter {
@@ -185,12 +189,9 @@ impl PublicationWriter {
         create_dir_all(&dir)?;
         let tmp = temp_path(&dir);
         let write = || -> io::Result<()> {
-            let mut f = File::create(&tmp)?;
-            f.write_all(bytes)?;
-            if self.fsync {
-                f.sync_all()?;
-            }
-            Ok(())
+            // Not fsynced here: staged data is flushed in one parallel batch
+            // when a release moves it to its public path.
+            File::create(&tmp)?.write_all(bytes)
         };
         write().map_err(|e| Error::io(&tmp, e))?;
         self.finish_staging(&tmp, &blob)?;
@@ -221,9 +222,6 @@ impl PublicationWriter {
                 }
                 f.write_all(&buf[..n])?;
             }
-            if self.fsync {
-                f.sync_all()?;
-            }
             Ok(true)
         };
         let within = copy().map_err(|e| Error::io(&tmp, e));
@@ -253,10 +251,9 @@ impl PublicationWriter {
     }
 
     fn finish_staging(&self, tmp: &Path, blob: &BlobRef) -> Result<()> {
-        // The staging directory itself is not fsynced: a staged blob lost in
-        // a crash is simply put again by the re-run. The blob's data was
-        // fsynced, so once renamed to its public path (and that directory
-        // fsynced) it is durable.
+        // Nothing in staging is fsynced: a staged blob lost in a crash is
+        // put again by the re-run. Data is flushed before it moves to its
+        // public path (see `place_blobs`).
         let dest = self.staged_path(&blob.hash);
         fs::rename(tmp, &dest).map_err(|e| Error::io(&dest, e))
     }
@@ -264,15 +261,10 @@ impl PublicationWriter {
     /// True when the blob is already published or staged with the right
     /// size and hash (a damaged copy is replaced).
     fn has_blob(&self, blob: &BlobRef) -> Result<bool> {
-        for p in [
-            to_fs_path(self.publication.root(), &blob_path(&blob.hash)),
-            self.staged_path(&blob.hash),
-        ] {
-            if file_matches(&p, blob)? {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        Ok(file_matches(
+            &to_fs_path(self.publication.root(), &blob_path(&blob.hash)),
+            blob,
+        )? || staged_matches(&self.staged_path(&blob.hash), blob)?)
     }
 
     /// Builds the manifest `draft` would become at position (`release`,
@@ -491,29 +483,14 @@ impl PublicationWriter {
         write_atomic(&path, &sealed.bytes, self.fsync)
     }
 
-    /// Moves every blob and file the manifest lists to its public path.
+    /// Moves every blob and file the manifest lists to its public path:
+    /// flushes the data (in parallel: journalling file systems commit
+    /// concurrent fsyncs together), renames, then flushes the directories.
     fn place_blobs(&self, manifest: &Manifest, draft: &ReleaseDraft) -> Result<()> {
         let root = self.publication.root().to_path_buf();
-        let mut dirs = BTreeSet::new();
-        // Files first: they are copied from staging, since the same bytes may also be a blob.
-        for (entry, f) in manifest.files.iter().zip(&draft.files) {
-            let dest = to_fs_path(&root, &entry.path);
-            if file_matches(&dest, &f.blob)? {
-                continue;
-            }
-            let src = self.find_blob(&f.blob)?;
-            let dir = dest.parent().unwrap_or(&root).to_path_buf();
-            create_dir_all(&dir)?;
-            let tmp = temp_path(&dir);
-            fs::copy(&src, &tmp).map_err(|e| Error::io(&tmp, e))?;
-            if self.fsync {
-                File::open(&tmp)
-                    .and_then(|f| f.sync_all())
-                    .map_err(|e| Error::io(&tmp, e))?;
-            }
-            fs::rename(&tmp, &dest).map_err(|e| Error::io(&dest, e))?;
-            dirs.insert(dir);
-        }
+        // (source, destination, rename (true) or copy (false))
+        let mut moves: Vec<(PathBuf, PathBuf, bool)> = Vec::new();
+        let mut planned = BTreeSet::new();
         let blobs = manifest.messages.iter().flat_map(|m| {
             std::iter::once(BlobRef {
                 hash: m.blob,
@@ -524,41 +501,85 @@ impl PublicationWriter {
                 size: a.size,
             }))
         });
+        let mut renamed = BTreeSet::new();
         for blob in blobs {
+            if !planned.insert(blob.hash) {
+                continue;
+            }
             let dest = to_fs_path(&root, &blob_path(&blob.hash));
             if file_matches(&dest, &blob)? {
                 continue;
             }
             let staged = self.staged_path(&blob.hash);
-            if !file_matches(&staged, &blob)? {
+            if !staged_matches(&staged, &blob)? {
                 return Err(self.missing(&blob));
             }
-            let dir = dest.parent().unwrap_or(&root).to_path_buf();
-            create_dir_all(&dir)?;
-            fs::rename(&staged, &dest).map_err(|e| Error::io(&dest, e))?;
-            dirs.insert(dir);
+            renamed.insert(blob.hash);
+            moves.push((staged, dest, true));
+        }
+        // Files are copied when the same bytes are also a blob being renamed.
+        for (entry, f) in manifest.files.iter().zip(&draft.files) {
+            let dest = to_fs_path(&root, &entry.path);
+            if file_matches(&dest, &f.blob)? {
+                continue;
+            }
+            let src = self.find_blob(&f.blob)?;
+            // Copies run before renames, so one staged source can feed any
+            // number of copies and at most one rename.
+            let rename = src.starts_with(self.staging_dir()) && renamed.insert(f.blob.hash);
+            moves.push((src, dest, rename));
+        }
+        if moves.is_empty() {
+            return Ok(());
+        }
+        // Copies first (their source may be renamed below), to a temp name.
+        let mut ready: Vec<(PathBuf, PathBuf)> = Vec::with_capacity(moves.len());
+        for (src, dest, rename) in moves {
+            if rename {
+                ready.push((src, dest));
+            } else {
+                let dir = dest.parent().unwrap_or(&root).to_path_buf();
+                create_dir_all(&dir)?;
+                let tmp = temp_path(&dir);
+                fs::copy(&src, &tmp).map_err(|e| Error::io(&tmp, e))?;
+                ready.push((tmp, dest));
+            }
         }
         if self.fsync {
-            if !dirs.is_empty() {
-                dirs.insert(root.join(layout::BLOBS_DIR));
-                dirs.insert(root.join(layout::FILES_DIR));
+            parallel(&ready, |(src, _)| {
+                File::open(src)
+                    .and_then(|f| f.sync_all())
+                    .map_err(|e| Error::io(src, e))
+            })?;
+        }
+        let mut dirs = BTreeSet::new();
+        for (src, dest) in &ready {
+            let dir = dest.parent().unwrap_or(&root).to_path_buf();
+            if !dirs.contains(&dir) {
+                create_dir_all(&dir)?;
+                dirs.insert(dir);
             }
-            for d in dirs.iter().filter(|d| d.exists()) {
-                sync_dir(d)?;
+            fs::rename(src, dest).map_err(|e| Error::io(dest, e))?;
+        }
+        if self.fsync {
+            for d in [layout::BLOBS_DIR, layout::FILES_DIR] {
+                dirs.insert(root.join(d));
             }
+            let dirs: Vec<PathBuf> = dirs.into_iter().filter(|d| d.exists()).collect();
+            parallel(&dirs, |d| sync_dir(d))?;
         }
         Ok(())
     }
 
     /// A published or staged copy of `blob`.
     fn find_blob(&self, blob: &BlobRef) -> Result<PathBuf> {
-        for p in [
-            self.staged_path(&blob.hash),
-            to_fs_path(self.publication.root(), &blob_path(&blob.hash)),
-        ] {
-            if file_matches(&p, blob)? {
-                return Ok(p);
-            }
+        let staged = self.staged_path(&blob.hash);
+        if staged_matches(&staged, blob)? {
+            return Ok(staged);
+        }
+        let public = to_fs_path(self.publication.root(), &blob_path(&blob.hash));
+        if file_matches(&public, blob)? {
+            return Ok(public);
         }
         Err(self.missing(blob))
     }
@@ -588,6 +609,35 @@ impl PublicationWriter {
         }
         let _ = fs::remove_dir(self.staging_dir());
     }
+}
+
+/// True when the staged copy of `blob` exists with its size. Staged files
+/// get their hash name only after being written completely (temp + rename),
+/// so the size check suffices and the bytes are not read a second time.
+fn staged_matches(path: &Path, blob: &BlobRef) -> Result<bool> {
+    match fs::metadata(path) {
+        Ok(m) => Ok(m.len() == blob.size),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+/// Runs `f` over `items` on a few threads; the first error wins.
+fn parallel<T: Sync>(items: &[T], f: impl Fn(&T) -> Result<()> + Sync) -> Result<()> {
+    const THREADS: usize = 8;
+    let chunk = items.len().div_ceil(THREADS).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| part.iter().try_for_each(&f)))
+            .collect();
+        handles.into_iter().try_for_each(|h| {
+            h.join().unwrap_or(Err(Error::Io {
+                path: PathBuf::new(),
+                message: "fsync thread panicked".into(),
+            }))
+        })
+    })
 }
 
 /// True when `path` exists with exactly `blob`'s size and hash.

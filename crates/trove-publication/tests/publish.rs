@@ -515,3 +515,27 @@ fn rewritten_history_is_a_fork_even_with_the_real_key() {
     );
     assert!(r.state.is_none());
 }
+
+#[test]
+fn a_file_may_repeat_a_blob_or_another_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut w = writer(dir);
+    let mut d = draft(&mut w, "Part 1", 1..2);
+    let same = d.messages[0].blob;
+    for name in ["a.eml", "b.eml"] {
+        d.files.push(FileDraft {
+            name: name.into(),
+            content_type: "message/rfc822".into(),
+            blob: same,
+        });
+    }
+    w.publish(&d, T0, T0 + DAY).unwrap();
+    let r = verify(dir, T0 + 1);
+    assert!(r.is_ok(), "{:?}", r.problems);
+    assert_eq!(r.files, 3);
+    assert_eq!(
+        fs::read(dir.join("files/000001/b.eml")).unwrap(),
+        message(1)
+    );
+}
