@@ -81,6 +81,22 @@ pub struct AttachmentEntry {
     pub content_type: String,
 }
 
+impl AttachmentEntry {
+    /// An entry for an attachment whose bytes were put as `blob`.
+    pub fn new(
+        blob: crate::BlobRef,
+        file_name: Option<String>,
+        content_type: impl Into<String>,
+    ) -> AttachmentEntry {
+        AttachmentEntry {
+            blob: blob.hash,
+            size: blob.size,
+            file_name,
+            content_type: content_type.into(),
+        }
+    }
+}
+
 /// Compact metadata of a message. Every field is the publisher's reading of
 /// the raw source, which stays the authority.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -610,8 +610,15 @@ pub fn verify_dir(dir: &Path, options: &VerifyOptions) -> Report {
     // 3. Manifests 1..=last, each chained to the one before.
     let mut verified: Vec<VerifiedManifest> = Vec::new();
     let mut previous: Option<VerifiedManifest> = None;
+    let max_present = present.iter().next_back().copied().unwrap_or(0);
     for release in 1..=last {
         let path = manifest_path(release);
+        if release > max_present {
+            // A (validly signed) pointer far beyond the last file: one
+            // problem, not one per missing number.
+            report.problems.push(Problem::Missing { path });
+            break;
+        }
         let link = if release == 1 {
             Some(Link {
                 previous: None,

@@ -451,6 +451,13 @@ impl PublicationWriter {
         Ok(pointer)
     }
 
+    /// Writes the Atom feed (`feed.atom`) atomically. The feed is derived from
+    /// the manifests and is not signed; write it after [`Self::publish`].
+    pub fn write_feed(&self, atom: &[u8]) -> Result<()> {
+        let path = self.publication.root().join(layout::FEED_PATH);
+        write_atomic(&path, atom, self.fsync)
+    }
+
     /// Removes everything staged that no release published (blobs put for
     /// a draft that was abandoned).
     pub fn clear_staging(&mut self) -> Result<()> {

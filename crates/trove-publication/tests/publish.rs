@@ -539,3 +539,30 @@ fn a_file_may_repeat_a_blob_or_another_file() {
         message(1)
     );
 }
+
+#[test]
+fn a_signed_pointer_far_beyond_the_manifests_is_one_problem() {
+    use trove_publication::{seal, FreshnessPointer, ObjectKind};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut w = writer(dir);
+    let d1 = draft(&mut w, "Part 1", 1..2);
+    let out = w.publish(&d1, T0, T0 + DAY).unwrap();
+    w.write_feed(b"<feed/>").unwrap();
+    let p = FreshnessPointer {
+        publication: w.publication().id(),
+        release: u64::MAX >> 12,
+        manifest: out.manifest,
+        issued_at: T0 + 10,
+        expires_at: T0 + DAY,
+    };
+    let sealed = seal(&PublisherKey::from_seed(SEED), ObjectKind::Freshness, &p).unwrap();
+    fs::write(dir.join(layout::FRESHNESS_PATH), sealed.bytes).unwrap();
+    let r = verify(dir, T0 + 20);
+    assert_eq!(
+        r.problems,
+        vec![Problem::Missing {
+            path: format!("releases/{:06}.json", 2)
+        }]
+    );
+}
