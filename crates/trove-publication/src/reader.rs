@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::layout;
-use crate::verify::{load, VerifiedManifest};
+use crate::verify::{load, VerifiedDescriptor, VerifiedManifest};
 use crate::{Descriptor, FreshnessPointer, Hash, Manifest, MessageEntry, PublicKey};
 
 /// Largest descriptor, manifest or pointer [`Publication::open`] reads.
@@ -65,6 +65,22 @@ impl Publication {
     /// The publisher's key.
     pub fn public_key(&self) -> PublicKey {
         self.descriptor.public_key
+    }
+
+    /// The descriptor as a verified value, for continuing verification
+    /// (a mirror checking new manifests against its local copy).
+    pub fn verified_descriptor(&self) -> VerifiedDescriptor {
+        VerifiedDescriptor::new(self.descriptor.clone(), self.id)
+    }
+
+    /// Manifest `release` as a verified value: a mirror chains the next
+    /// release it downloads to its local latest with
+    /// [`crate::verify_manifest`]`(…, Some(&pub.verified_manifest(pub.latest_release())?), …)`.
+    pub fn verified_manifest(&self, release: u64) -> Option<VerifiedManifest> {
+        Some(VerifiedManifest::new(
+            self.manifest(release)?.clone(),
+            self.manifest_hash(release)?,
+        ))
     }
 
     /// The freshness pointer; `None` before the first release.

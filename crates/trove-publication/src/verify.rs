@@ -26,6 +26,9 @@ pub struct VerifiedDescriptor {
 }
 
 impl VerifiedDescriptor {
+    pub(crate) fn new(descriptor: Descriptor, id: Hash) -> VerifiedDescriptor {
+        VerifiedDescriptor { descriptor, id }
+    }
     /// The descriptor's fields.
     pub fn descriptor(&self) -> &Descriptor {
         &self.descriptor
@@ -49,6 +52,9 @@ pub struct VerifiedManifest {
 }
 
 impl VerifiedManifest {
+    pub(crate) fn new(manifest: Manifest, hash: Hash) -> VerifiedManifest {
+        VerifiedManifest { manifest, hash }
+    }
     /// The manifest's fields.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
@@ -539,6 +545,36 @@ impl Report {
     }
 }
 
+/// A human summary: one line of counts, then one line per problem.
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.publication, &self.public_key) {
+            (Some(id), Some(key)) => write!(f, "publication {id}, key {key}: ")?,
+            _ => write!(f, "publication (descriptor not verified): ")?,
+        }
+        write!(
+            f,
+            "release {}, {} manifests, {} messages, {} blobs and {} files ({} bytes) checked",
+            self.release, self.manifests, self.messages, self.blobs, self.files, self.bytes
+        )?;
+        if !self.pending.is_empty() {
+            write!(f, "; unfinished releases {:?} ignored", self.pending)?;
+        }
+        if !self.unlisted.is_empty() {
+            write!(f, "; {} unlisted files", self.unlisted.len())?;
+        }
+        if self.problems.is_empty() {
+            write!(f, "; OK")
+        } else {
+            write!(f, "; {} problems:", self.problems.len())?;
+            for p in &self.problems {
+                write!(f, "\n  {p}")?;
+            }
+            Ok(())
+        }
+    }
+}
+
 /// Verifies the publication in directory `dir`: every signature, chain link,
 /// publication id, blob and file hash, and the freshness pointer at
 /// `options.now`. Never stops at the first problem: each wrong file is named.
@@ -855,4 +891,125 @@ pub(crate) fn load(dir: &Path, max_metadata_size: u64) -> Result<Loaded, Problem
         manifests,
         pending,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envelope::seal;
+    use crate::PublisherKey;
+
+    fn setup() -> (PublisherKey, VerifiedDescriptor) {
+        let key = PublisherKey::from_seed([5; 32]);
+        let d = Descriptor {
+            name: "n".into(),
+            description: "d".into(),
+            public_key: key.public_key(),
+            created_at: 1,
+        };
+        let bytes = seal(&key, ObjectKind::Descriptor, &d).unwrap().bytes;
+        let v = verify_descriptor("descriptor.json", &bytes, Some(&key.public_key())).unwrap();
+        (key, v)
+    }
+
+    fn pointer(
+        key: &PublisherKey,
+        d: &VerifiedDescriptor,
+        release: u64,
+        issued: u64,
+        expires: u64,
+    ) -> Vec<u8> {
+        let p = FreshnessPointer {
+            publication: d.id(),
+            release,
+            manifest: Hash::of(&release.to_le_bytes()),
+            issued_at: issued,
+            expires_at: expires,
+        };
+        seal(key, ObjectKind::Freshness, &p).unwrap().bytes
+    }
+
+    #[test]
+    fn freshness_time_window() {
+        let (key, d) = setup();
+        let ok = pointer(&key, &d, 1, 1000, 2000);
+        assert!(verify_freshness("f", &ok, &d, 1500, 0, None).is_ok());
+        assert!(matches!(
+            verify_freshness("f", &ok, &d, 2000, 0, None),
+            Err(Problem::Expired {
+                expires_at: 2000,
+                now: 2000,
+                ..
+            })
+        ));
+        // Issued in the future beyond the skew.
+        assert!(matches!(
+            verify_freshness("f", &ok, &d, 600, 300, None),
+            Err(Problem::BadTimes { .. })
+        ));
+        assert!(verify_freshness("f", &ok, &d, 700, 300, None).is_ok());
+        let backwards = pointer(&key, &d, 1, 1000, 1000);
+        assert!(matches!(
+            verify_freshness("f", &backwards, &d, 900, 300, None),
+            Err(Problem::BadTimes { .. })
+        ));
+    }
+
+    #[test]
+    fn freshness_against_trusted_state() {
+        let (key, d) = setup();
+        let t = TrustedState {
+            publication: d.id(),
+            public_key: d.public_key(),
+            release: 2,
+            manifest: Hash::of(&2u64.to_le_bytes()),
+            issued_at: 1000,
+        };
+        // Same release and manifest, refreshed later: fine.
+        let refreshed = pointer(&key, &d, 2, 1100, 5000);
+        assert!(verify_freshness("f", &refreshed, &d, 1200, 0, Some(&t)).is_ok());
+        // An older but unexpired pointer of the same release: replay.
+        let replay = pointer(&key, &d, 2, 900, 5000);
+        assert!(matches!(
+            verify_freshness("f", &replay, &d, 1200, 0, Some(&t)),
+            Err(Problem::Rollback { .. })
+        ));
+        // Same release, other manifest: fork.
+        let mut other = TrustedState { ..t.clone() };
+        other.manifest = Hash::of(b"x");
+        assert!(matches!(
+            verify_freshness("f", &refreshed, &d, 1200, 0, Some(&other)),
+            Err(Problem::Fork { release: 2, .. })
+        ));
+        // Another publication's state.
+        let mut foreign = t.clone();
+        foreign.publication = Hash::of(b"other");
+        assert!(matches!(
+            verify_freshness("f", &refreshed, &d, 1200, 0, Some(&foreign)),
+            Err(Problem::WrongPublication { .. })
+        ));
+    }
+
+    #[test]
+    fn blob_check_streams_and_bounds() {
+        let data = b"hello world";
+        let h = Hash::of(data);
+        assert!(verify_blob("b", data, &h, 11).is_ok());
+        assert!(matches!(
+            verify_blob("b", data, &h, 10),
+            Err(Problem::SizeMismatch { .. })
+        ));
+        assert!(matches!(
+            verify_blob("b", &data[..10], &h, 11),
+            Err(Problem::SizeMismatch { .. })
+        ));
+        assert!(matches!(
+            verify_blob("b", b"hello_world", &h, 11),
+            Err(Problem::BadHash { .. })
+        ));
+        assert!(matches!(
+            BlobCheck::new("b", h, 11, 10),
+            Err(Problem::TooLarge { limit: 10, .. })
+        ));
+    }
 }

@@ -381,6 +381,19 @@ fn a_mirror_verifies_incrementally_before_showing_anything() {
     }
     let last = prev.unwrap();
     check_pointer_target(layout::FRESHNESS_PATH, &f, &last).unwrap();
+    // A mirror holding release 1 locally chains release 2 to it.
+    let local = Publication::open(dir).unwrap();
+    let m1 = local.verified_manifest(1).unwrap();
+    let path2 = layout::manifest_path(2);
+    let v2 = verify_manifest(
+        &path2,
+        &read(&path2),
+        &local.verified_descriptor(),
+        Some(&m1),
+        1 << 20,
+    )
+    .unwrap();
+    assert_eq!(v2.hash(), last.hash());
     // Manifest 2 offered without manifest 1 as its predecessor: refused.
     let m2 = read(&layout::manifest_path(2));
     assert!(matches!(
