@@ -78,6 +78,14 @@
 //! [`verify_freshness`], [`check_pointer_target`], [`verify_blob`] and
 //! [`BlobCheck`], and keeps a [`TrustedState`] to refuse rollbacks.
 //!
+//! # Mirroring
+//!
+//! [`verify_update`] checks an origin's descriptor, pointer and new manifests
+//! against a local [`Replica`]; [`Replica::put`] streams each
+//! [`NeededFile`] into staging, checked as it arrives; [`Replica::apply`]
+//! makes the new state visible, pointer last. Nothing unverified ever reaches
+//! a public path of the replica.
+//!
 //! # Layout
 //!
 //! The [`layout`] module names every path (`descriptor.json`,
@@ -98,6 +106,7 @@ mod keys;
 pub mod layout;
 mod manifest;
 mod reader;
+mod replica;
 mod time;
 mod verify;
 mod writer;
@@ -116,6 +125,7 @@ pub use manifest::{
     AttachmentEntry, DkimAttestation, FileEntry, Manifest, MessageEntry, MessageSummary,
 };
 pub use reader::Publication;
+pub use replica::{verify_update, NeededFile, Replica, VerifiedUpdate};
 pub use time::unix_now;
 pub use verify::{
     check_pointer_target, verify_blob, verify_descriptor, verify_dir, verify_freshness,

@@ -621,7 +621,7 @@ impl PublicationWriter {
 /// True when the staged copy of `blob` exists with its size. Staged files
 /// get their hash name only after being written completely (temp + rename),
 /// so the size check suffices and the bytes are not read a second time.
-fn staged_matches(path: &Path, blob: &BlobRef) -> Result<bool> {
+pub(crate) fn staged_matches(path: &Path, blob: &BlobRef) -> Result<bool> {
     match fs::metadata(path) {
         Ok(m) => Ok(m.len() == blob.size),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
@@ -630,7 +630,7 @@ fn staged_matches(path: &Path, blob: &BlobRef) -> Result<bool> {
 }
 
 /// Runs `f` over `items` on a few threads; the first error wins.
-fn parallel<T: Sync>(items: &[T], f: impl Fn(&T) -> Result<()> + Sync) -> Result<()> {
+pub(crate) fn parallel<T: Sync>(items: &[T], f: impl Fn(&T) -> Result<()> + Sync) -> Result<()> {
     const THREADS: usize = 8;
     let chunk = items.len().div_ceil(THREADS).max(1);
     std::thread::scope(|scope| {
@@ -648,7 +648,7 @@ fn parallel<T: Sync>(items: &[T], f: impl Fn(&T) -> Result<()> + Sync) -> Result
 }
 
 /// True when `path` exists with exactly `blob`'s size and hash.
-fn file_matches(path: &Path, blob: &BlobRef) -> Result<bool> {
+pub(crate) fn file_matches(path: &Path, blob: &BlobRef) -> Result<bool> {
     match fs::metadata(path) {
         Ok(m) if m.len() == blob.size => {}
         Ok(_) => return Ok(false),
