@@ -3,7 +3,7 @@
 //!
 //! A publication is a directory (equally, a base URL) holding a signed
 //! [`Descriptor`] with the publisher's Ed25519 key, one signed [`Manifest`]
-//! per release chained by the previous manifest's BLAKE3 [`Hash`], a signed
+//! per release chained by the previous manifest's BLAKE3 [`Hash`](struct@Hash), a signed
 //! [`FreshnessPointer`] naming the latest release until an expiry, and
 //! content-addressed blobs (raw messages, attachments). The exact format, for
 //! implementers in any language, is in [`spec`] (`docs/publication-format.md`).
@@ -93,6 +93,7 @@
 //! `files/000001/NAME`) and its HTTP content type.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![doc(test(attr(deny(warnings))))]
 
 mod canonical;
 mod descriptor;
