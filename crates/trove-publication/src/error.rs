@@ -80,6 +80,12 @@ pub enum Error {
         /// The message's blob hash.
         blob: Hash,
     },
+    /// The same message (same raw bytes) appears twice in one release draft.
+    #[error("message blob {blob} appears twice in the release")]
+    DuplicateMessage {
+        /// The message's blob hash.
+        blob: Hash,
+    },
     /// A bulk-download file name is not allowed (see the layout rules).
     #[error("file name {name:?} is not allowed: {reason}")]
     BadFileName {

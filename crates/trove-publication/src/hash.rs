@@ -29,6 +29,12 @@ impl Hash {
         Hash(bytes)
     }
 
+    /// Wraps raw bytes read back from storage (a database column); `None`
+    /// unless exactly 32 bytes.
+    pub fn from_slice(bytes: &[u8]) -> Option<Hash> {
+        <[u8; 32]>::try_from(bytes).ok().map(Hash)
+    }
+
     /// The 32 raw bytes.
     pub const fn as_bytes(&self) -> &[u8; 32] {
         &self.0
@@ -62,6 +68,12 @@ impl Hash {
             hasher.update(&buf[..n]);
         }
         Ok((hasher.finalize(), hasher.len()))
+    }
+}
+
+impl AsRef<[u8]> for Hash {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
     }
 }
 

@@ -367,7 +367,7 @@ impl PublicationWriter {
         }
         self.check_times(now, expires_at)?;
         // Ids are never reused: refuse messages already published.
-        let mut published: HashMap<Hash, u64> = self
+        let published: HashMap<Hash, u64> = self
             .publication
             .messages()
             .map(|(_, e)| (e.blob, e.id))
@@ -375,12 +375,16 @@ impl PublicationWriter {
         let release = self.next_release();
         let first_id = self.publication.message_count() + 1;
         let previous = self.publication.manifest_hash(release - 1);
-        for (i, m) in draft.messages.iter().enumerate() {
-            if let Some(id) = published.insert(m.blob.hash, first_id + i as u64) {
+        let mut in_draft = std::collections::HashSet::new();
+        for m in &draft.messages {
+            if let Some(&id) = published.get(&m.blob.hash) {
                 return Err(Error::MessageAlreadyPublished {
                     id,
                     blob: m.blob.hash,
                 });
+            }
+            if !in_draft.insert(m.blob.hash) {
+                return Err(Error::DuplicateMessage { blob: m.blob.hash });
             }
         }
         // An unfinished publish of the same content keeps its bytes (and time).

@@ -145,6 +145,13 @@ fn publishing_twice_is_a_no_op_and_ids_continue() {
         Err(Error::MessageAlreadyPublished { id: 5, .. })
     ));
 
+    let mut twice = draft(&mut w, "Part 3", 6..7);
+    twice.messages.push(twice.messages[0].clone());
+    assert!(matches!(
+        w.publish(&twice, T0 + 2 * DAY, T0 + 9 * DAY),
+        Err(Error::DuplicateMessage { .. })
+    ));
+
     let r = verify(dir, T0 + DAY + 1);
     assert!(r.is_ok(), "{:?}", r.problems);
     let p = Publication::open(dir).unwrap();
