@@ -1,0 +1,109 @@
+//! Small file-system helpers: bounded reads, atomic writes (temp + fsync + rename).
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::error::{Error, Problem, Result};
+
+/// Prefix of temporary files; a leading dot keeps them out of the publication.
+pub(crate) const TEMP_PREFIX: &str = ".tmp-";
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A fresh temporary file name in `dir`.
+pub(crate) fn temp_path(dir: &Path) -> PathBuf {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    dir.join(format!("{TEMP_PREFIX}{}-{n}", std::process::id()))
+}
+
+/// Reads publication file `path` (below `root`), refusing more than `limit` bytes.
+pub(crate) fn read_bounded(root: &Path, path: &str, limit: u64) -> Result<Vec<u8>, Problem> {
+    let fs_path = crate::layout::to_fs_path(root, path);
+    let file = File::open(&fs_path).map_err(|e| io_problem(path, e))?;
+    let len = file.metadata().map_err(|e| io_problem(path, e))?.len();
+    if len > limit {
+        return Err(Problem::TooLarge {
+            path: path.into(),
+            limit,
+        });
+    }
+    let mut buf = Vec::with_capacity(len as usize);
+    file.take(limit + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| io_problem(path, e))?;
+    if buf.len() as u64 > limit {
+        return Err(Problem::TooLarge {
+            path: path.into(),
+            limit,
+        });
+    }
+    Ok(buf)
+}
+
+/// `Missing` for a file that does not exist, `Io` for anything else.
+pub(crate) fn io_problem(path: &str, e: io::Error) -> Problem {
+    if e.kind() == io::ErrorKind::NotFound {
+        Problem::Missing { path: path.into() }
+    } else {
+        Problem::Io {
+            path: path.into(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Creates `dir` and its parents.
+pub(crate) fn create_dir_all(dir: &Path) -> Result<()> {
+    fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))
+}
+
+/// Flushes a directory's entries (renames into it) to disk.
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io(dir, e))
+}
+
+/// Writes `bytes` to `dest` atomically: a temp file in the same directory,
+/// fsync (when `fsync`), rename over `dest`, fsync the directory. A crash
+/// leaves either the old file or the new one, never a mix.
+pub(crate) fn write_atomic(dest: &Path, bytes: &[u8], fsync: bool) -> Result<()> {
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    create_dir_all(dir)?;
+    let tmp = temp_path(dir);
+    let result = (|| {
+        let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
+        if fsync {
+            f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+        }
+        fs::rename(&tmp, dest).map_err(|e| Error::io(dest, e))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+        return result;
+    }
+    if fsync {
+        sync_dir(dir)?;
+    }
+    Ok(())
+}
+
+/// Removes temporary files a crashed writer left in `dir` (not recursive).
+pub(crate) fn remove_temp_files(dir: &Path) -> Result<()> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+            let p = entry.path();
+            fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,297 @@
+//! A mirror's replica: first sync, incremental sync, refresh, and the attacks
+//! it must refuse while keeping its last good state (issue 7's list).
+
+use std::fs;
+use std::path::Path;
+
+use trove_publication::{
+    layout, verify_dir, verify_update, Error, MessageDraft, MessageSummary, Problem, Publication,
+    PublicationWriter, PublisherKey, ReleaseDraft, Replica, VerifyOptions,
+};
+
+const T0: u64 = 1_475_848_800;
+const DAY: u64 = 86_400;
+const SEED: [u8; 32] = [4; 32];
+
+fn origin(dir: &Path, parts: std::ops::Range<u32>) -> PublicationWriter {
+    let mut w =
+        PublicationWriter::create(dir, PublisherKey::from_seed(SEED), "o", "origin", T0).unwrap();
+    w.set_fsync(false);
+    for p in parts {
+        publish_part(&mut w, p);
+    }
+    w
+}
+
+fn publish_part(w: &mut PublicationWriter, p: u32) {
+    let mut messages = Vec::new();
+    for n in 0..3 {
+        let raw = format!("Subject: part {p} message {n}\r\n\r\nbody\r\n");
+        messages.push(MessageDraft {
+            blob: w.put_blob(raw.as_bytes()).unwrap(),
+            attachments: vec![],
+            summary: MessageSummary::default(),
+            dkim: vec![],
+        });
+    }
+    let at = T0 + u64::from(p) * DAY;
+    let draft = ReleaseDraft {
+        title: format!("Part {p}"),
+        messages,
+        files: vec![],
+    };
+    w.publish(&draft, at, at + 7 * DAY).unwrap();
+}
+
+fn read(dir: &Path, path: &str) -> Vec<u8> {
+    fs::read(layout::to_fs_path(dir, path)).unwrap()
+}
+
+fn options(now: u64) -> VerifyOptions {
+    let mut o = VerifyOptions::new(now);
+    o.pinned_key = Some(PublisherKey::from_seed(SEED).public_key());
+    o
+}
+
+/// One sync from the origin directory `from` (standing in for HTTP).
+fn sync(replica: &mut Replica, from: &Path, now: u64) -> Result<(), Error> {
+    let local = replica.publication().cloned();
+    let latest = local.as_ref().map_or(0, |p| p.latest_release());
+    let pointer = read(from, layout::FRESHNESS_PATH);
+    let target = Publication::open(from).unwrap().latest_release();
+    let manifests = (latest + 1..=target)
+        .map(|r| read(from, &layout::manifest_path(r)))
+        .collect();
+    let update = verify_update(
+        local.as_ref(),
+        &read(from, layout::DESCRIPTOR_PATH),
+        &pointer,
+        manifests,
+        &options(now),
+    )?;
+    for f in update.needed() {
+        if !replica.has(&f)? {
+            let bytes = read(from, &f.path);
+            replica.put(&f, &bytes[..])?;
+        }
+    }
+    replica.apply(update)?;
+    Ok(())
+}
+
+fn served(replica: &Replica) -> u64 {
+    replica.publication().map_or(0, |p| p.latest_release())
+}
+
+#[test]
+fn first_sync_then_incremental_then_refresh() {
+    let o = tempfile::tempdir().unwrap();
+    let m = tempfile::tempdir().unwrap();
+    let mut w = origin(o.path(), 1..3);
+    let mut r = Replica::open(m.path()).unwrap();
+    r.set_fsync(false);
+    sync(&mut r, o.path(), T0 + 2 * DAY + 10).unwrap();
+    assert_eq!(served(&r), 2);
+    let report = verify_dir(m.path(), &options(T0 + 2 * DAY + 10));
+    assert!(report.is_ok() && report.unlisted.is_empty(), "{report}");
+
+    publish_part(&mut w, 3);
+    sync(&mut r, o.path(), T0 + 3 * DAY + 10).unwrap();
+    assert_eq!(served(&r), 3);
+    w.refresh(T0 + 6 * DAY, T0 + 12 * DAY).unwrap();
+    sync(&mut r, o.path(), T0 + 11 * DAY).unwrap();
+    assert!(verify_dir(m.path(), &options(T0 + 11 * DAY)).is_ok());
+    // Byte-identical copy of the origin.
+    for (a, b) in [(o.path(), m.path())] {
+        for p in [
+            layout::DESCRIPTOR_PATH,
+            layout::FRESHNESS_PATH,
+            "releases/000003.json",
+        ] {
+            assert_eq!(read(a, p), read(b, p), "{p}");
+        }
+    }
+}
+
+#[test]
+fn attacks_are_refused_and_the_last_good_state_keeps_serving() {
+    let o = tempfile::tempdir().unwrap();
+    let m = tempfile::tempdir().unwrap();
+    let mut w = origin(o.path(), 1..3);
+    let mut r = Replica::open(m.path()).unwrap();
+    r.set_fsync(false);
+    let now = T0 + 2 * DAY + 10;
+    sync(&mut r, o.path(), now).unwrap();
+    let pointer2 = read(o.path(), layout::FRESHNESS_PATH);
+    publish_part(&mut w, 3);
+    let now = T0 + 3 * DAY + 10;
+
+    // Tampered blob: refused while streaming, nothing staged under its name.
+    let local = r.publication().cloned().unwrap();
+    let m3 = read(o.path(), &layout::manifest_path(3));
+    let update = verify_update(
+        Some(&local),
+        &read(o.path(), layout::DESCRIPTOR_PATH),
+        &read(o.path(), layout::FRESHNESS_PATH),
+        vec![m3.clone()],
+        &options(now),
+    )
+    .unwrap();
+    let f = &update.needed()[0];
+    let mut evil = read(o.path(), &f.path);
+    evil[0] ^= 1;
+    assert!(matches!(
+        r.put(f, &evil[..]),
+        Err(Error::Invalid(Problem::BadHash { .. }))
+    ));
+    // Endless data: stops after size + 1 bytes.
+    let endless = std::io::repeat(b'x');
+    assert!(matches!(
+        r.put(f, endless),
+        Err(Error::Invalid(Problem::SizeMismatch { .. }))
+    ));
+    assert!(!r.has(f).unwrap());
+    // Applying without the blobs is refused; the old state stays.
+    assert!(matches!(
+        r.apply(update.clone()),
+        Err(Error::BlobMissing { .. })
+    ));
+    assert_eq!(served(&r), 2);
+
+    // Rollback: the origin serves the release-2 pointer again.
+    let rollback = verify_update(
+        Some(&local),
+        &read(o.path(), layout::DESCRIPTOR_PATH),
+        &pointer2,
+        vec![],
+        &options(now),
+    );
+    assert!(
+        rollback.is_ok(),
+        "same state is not a rollback: {rollback:?}"
+    );
+    let mut trusted = verify_dir(o.path(), &options(now)).state.unwrap();
+    trusted.publication = local.id();
+    let mut opts = options(now);
+    opts.trusted = Some(trusted);
+    assert!(matches!(
+        verify_update(
+            Some(&local),
+            &read(o.path(), layout::DESCRIPTOR_PATH),
+            &pointer2,
+            vec![],
+            &opts
+        ),
+        Err(Problem::Rollback { .. })
+    ));
+
+    // Freeze: a pointer past its expiry.
+    assert!(matches!(
+        verify_update(
+            Some(&local),
+            &read(o.path(), layout::DESCRIPTOR_PATH),
+            &read(o.path(), layout::FRESHNESS_PATH),
+            vec![m3.clone()],
+            &options(T0 + 30 * DAY)
+        ),
+        Err(Problem::Expired { .. })
+    ));
+
+    // Another publisher's descriptor, or a manifest of another publication.
+    let other = tempfile::tempdir().unwrap();
+    let mut ow =
+        PublicationWriter::create(other.path(), PublisherKey::from_seed(SEED), "x", "y", T0)
+            .unwrap();
+    ow.set_fsync(false);
+    for p in 1..4 {
+        publish_part(&mut ow, p);
+    }
+    assert!(matches!(
+        verify_update(
+            Some(&local),
+            &read(other.path(), layout::DESCRIPTOR_PATH),
+            &read(other.path(), layout::FRESHNESS_PATH),
+            vec![read(other.path(), &layout::manifest_path(3))],
+            &options(now)
+        ),
+        Err(Problem::WrongPublication { .. })
+    ));
+    assert!(matches!(
+        verify_update(
+            Some(&local),
+            &read(o.path(), layout::DESCRIPTOR_PATH),
+            &read(o.path(), layout::FRESHNESS_PATH),
+            vec![read(other.path(), &layout::manifest_path(3))],
+            &options(now)
+        ),
+        Err(Problem::WrongPublication { .. })
+    ));
+    let mut pinned_other = options(now);
+    pinned_other.pinned_key = Some(PublisherKey::from_seed([8; 32]).public_key());
+    assert!(matches!(
+        verify_update(
+            Some(&local),
+            &read(o.path(), layout::DESCRIPTOR_PATH),
+            &read(o.path(), layout::FRESHNESS_PATH),
+            vec![m3.clone()],
+            &pinned_other
+        ),
+        Err(Problem::KeyMismatch { .. })
+    ));
+    // A missing manifest in the offer.
+    assert!(matches!(
+        verify_update(
+            Some(&local),
+            &read(o.path(), layout::DESCRIPTOR_PATH),
+            &read(o.path(), layout::FRESHNESS_PATH),
+            vec![],
+            &options(now)
+        ),
+        Err(Problem::Missing { .. })
+    ));
+
+    // Through all of it the replica served release 2, verified.
+    assert_eq!(served(&r), 2);
+    let report = verify_dir(m.path(), &options(T0 + 2 * DAY + 20));
+    assert!(report.is_ok(), "{report}");
+    // And the genuine update still goes through.
+    sync(&mut r, o.path(), now).unwrap();
+    assert_eq!(served(&r), 3);
+}
+
+#[test]
+fn an_interrupted_sync_resumes() {
+    let o = tempfile::tempdir().unwrap();
+    let m = tempfile::tempdir().unwrap();
+    origin(o.path(), 1..4);
+    let now = T0 + 3 * DAY + 10;
+    let mut r = Replica::open(m.path()).unwrap();
+    r.set_fsync(false);
+    let update = verify_update(
+        None,
+        &read(o.path(), layout::DESCRIPTOR_PATH),
+        &read(o.path(), layout::FRESHNESS_PATH),
+        (1..=3)
+            .map(|n| read(o.path(), &layout::manifest_path(n)))
+            .collect(),
+        &options(now),
+    )
+    .unwrap();
+    let needed = update.needed();
+    assert_eq!(needed.len(), 9);
+    for f in &needed[..4] {
+        r.put(f, &read(o.path(), &f.path)[..]).unwrap();
+    }
+    drop(r); // the mirror dies
+    let mut r = Replica::open(m.path()).unwrap();
+    r.set_fsync(false);
+    assert!(r.publication().is_none());
+    assert_eq!(
+        needed.iter().filter(|f| r.has(f).unwrap()).count(),
+        4,
+        "staged files survive"
+    );
+    sync(&mut r, o.path(), now).unwrap();
+    assert_eq!(served(&r), 3);
+    assert!(verify_dir(m.path(), &options(now)).is_ok());
+}
