@@ -330,18 +330,22 @@ impl UnitState<'_, '_> {
         });
         let blobs = self.blobs;
         let durable = self.durable;
-        prepared
-            .par_iter()
-            .filter(|p| matches!(p.status, Status::New))
-            .try_for_each(|p| -> Result<()> {
-                blobs.put(&p.hash, &p.item.bytes, durable)?;
-                if let Some(parsed) = &p.parsed {
-                    for a in &parsed.attachments {
-                        blobs.put(&hash_hex(&a.data), &a.data, durable)?;
+        // Blob writes wait on the disk (fsync), not the CPU: a wide pool lets the kernel
+        // fold many fsyncs into one journal commit.
+        io_pool().install(|| {
+            prepared
+                .par_iter()
+                .filter(|p| matches!(p.status, Status::New))
+                .try_for_each(|p| -> Result<()> {
+                    blobs.put(&p.hash, &p.item.bytes, durable)?;
+                    if let Some(parsed) = &p.parsed {
+                        for a in &parsed.attachments {
+                            blobs.put(&hash_hex(&a.data), &a.data, durable)?;
+                        }
                     }
-                }
-                Ok(())
-            })?;
+                    Ok(())
+                })
+        })?;
 
         // 5. Insert rows in input order.
         for p in &prepared {
@@ -408,6 +412,22 @@ impl UnitState<'_, '_> {
         }
         Ok(())
     }
+}
+
+/// The thread pool for blob writes (I/O bound, so wider than the CPU count).
+fn io_pool() -> &'static rayon::ThreadPool {
+    static POOL: std::sync::OnceLock<rayon::ThreadPool> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(32)
+            .thread_name(|i| format!("trove-blob-{i}"))
+            .build()
+            .unwrap_or_else(|_| {
+                rayon::ThreadPoolBuilder::new()
+                    .build()
+                    .expect("a thread pool")
+            })
+    })
 }
 
 fn upsert_source(tx: &Transaction, unit: &Unit, run: i64) -> Result<i64> {
