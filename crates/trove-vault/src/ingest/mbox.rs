@@ -1,7 +1,10 @@
 //! Streaming mbox splitter: mboxo and mboxrd `>From ` quoting, Content-Length mboxes, LF or CRLF.
 //!
-//! A line starting with `From ` begins a new message (as in mutt and Python's `mailbox`),
-//! except inside a message whose `Content-Length:` header says its body is not finished yet
+//! A line starting with `From ` begins a new message when it looks like an envelope (`From
+//! sender date` with a time and a year, or Thunderbird's `From - …`), or when it follows a blank
+//! line and the next line is a header field. So an unquoted `From Russia with love` in an
+//! mboxo body (old clients did not quote) stays in its message. Inside a message whose
+//! `Content-Length:` header says its body is not finished yet, no line is a separator
 //! (Content-Length mboxes do not quote `From ` in bodies). The `From ` line itself is the
 //! envelope, kept apart; one level of `>` quoting is removed from `>From `, `>>From `, … lines
 //! (right for mboxrd, and for mboxo's single `>From `); the blank line that separates two
@@ -31,6 +34,35 @@ pub fn looks_like_mbox(head: &[u8]) -> bool {
 fn trim_eol(line: &[u8]) -> &[u8] {
     let l = line.strip_suffix(b"\n").unwrap_or(line);
     l.strip_suffix(b"\r").unwrap_or(l)
+}
+
+/// `From sender Thu Jan  1 00:00:00 1970`, `From - …`: a line that can only be an envelope.
+fn is_envelope(line: &[u8]) -> bool {
+    let rest = trim_eol(&line[5..]);
+    if rest == b"-" || rest.starts_with(b"- ") {
+        return true;
+    }
+    let has_time = rest.windows(5).any(|w| {
+        w[0].is_ascii_digit()
+            && w[1].is_ascii_digit()
+            && w[2] == b':'
+            && w[3].is_ascii_digit()
+            && w[4].is_ascii_digit()
+    });
+    let has_year = rest.windows(4).any(|w| {
+        (w.starts_with(b"19") || w.starts_with(b"20"))
+            && w[2].is_ascii_digit()
+            && w[3].is_ascii_digit()
+    });
+    has_time && has_year
+}
+
+/// `Name: value`: what the first line of a message looks like.
+fn is_header_line(line: &[u8]) -> bool {
+    match memchr::memchr(b':', line) {
+        Some(colon) => colon > 0 && line[..colon].iter().all(|&c| (33..=126).contains(&c)),
+        None => false,
+    }
 }
 
 fn is_quoted_from(line: &[u8]) -> bool {
@@ -97,14 +129,41 @@ pub fn split<R: BufRead>(
     let mut preamble = Vec::new();
     let mut index = 0u64;
     let mut first = true;
+    // A `From ` line that is not clearly an envelope, held until the next line decides.
+    let mut pending: Option<Vec<u8>> = None;
+    let mut pushback: Option<Vec<u8>> = None;
+    let mut prev_blank = true;
     loop {
         line.clear();
-        let n = (&mut r)
-            .take(max_message + 1)
-            .read_until(b'\n', &mut line)
-            .map_err(|e| Error::bad_input(name, format!("read failed: {e}")))?;
-        if n == 0 {
-            break;
+        if let Some(l) = pushback.take() {
+            line = l;
+        } else {
+            let n = (&mut r)
+                .take(max_message + 1)
+                .read_until(b'\n', &mut line)
+                .map_err(|e| Error::bad_input(name, format!("read failed: {e}")))?;
+            if n == 0 {
+                if let Some(p) = pending.take() {
+                    // End of file right after the doubtful line: it was body text.
+                    if let Some(c) = cur.as_mut() {
+                        c.body_len += p.len();
+                        c.bytes.extend_from_slice(&p);
+                    }
+                }
+                break;
+            }
+        }
+        let mut forced = false;
+        if let Some(p) = pending.take() {
+            if is_header_line(&line) {
+                // It was an envelope after all: replay it as a separator, then this line.
+                pushback = Some(std::mem::take(&mut line));
+                line = p;
+                forced = true;
+            } else if let Some(c) = cur.as_mut() {
+                c.body_len += p.len();
+                c.bytes.extend_from_slice(&p);
+            }
         }
         if first {
             first = false;
@@ -120,7 +179,21 @@ pub fn split<R: BufRead>(
                 flag: "--max-message-size",
             });
         }
-        if line.starts_with(b"From ") && cur.as_ref().is_none_or(Current::body_complete) {
+        let blank = trim_eol(&line).is_empty();
+        let can_split = cur.as_ref().is_none_or(Current::body_complete);
+        if line.starts_with(b"From ")
+            && can_split
+            && !forced
+            && cur.is_some()
+            && !is_envelope(&line)
+        {
+            if prev_blank {
+                pending = Some(std::mem::take(&mut line));
+                line = Vec::with_capacity(256);
+                continue;
+            }
+        } else if line.starts_with(b"From ") && can_split {
+            prev_blank = false;
             if let Some(c) = cur.take() {
                 let (envelope, bytes) = c.finish();
                 sink(MboxMessage {
@@ -140,6 +213,7 @@ pub fn split<R: BufRead>(
             });
             continue;
         }
+        prev_blank = blank;
         let Some(c) = cur.as_mut() else {
             if !trim_eol(&line).is_empty() {
                 preamble.extend_from_slice(&line);
@@ -216,6 +290,19 @@ mod tests {
         assert_eq!(msgs.len(), 2, "{msgs:?}");
         assert_eq!(msgs[0].1, b"Content-Length: 18\r\n\r\nFrom inside body\r\n");
         assert_eq!(msgs[1].1, b"Subject: 2\r\n\r\nz\r\n");
+    }
+
+    #[test]
+    fn unmunged_from_in_body_stays_in_its_message() {
+        let mbox = b"From -\nSubject: one\n\nMy favourite film:\n\nFrom Russia with love\n\nFrom sender\nSubject: two\n\nbody\n\nFrom nobody\n";
+        let msgs = collect(mbox);
+        assert_eq!(msgs.len(), 2, "{msgs:?}");
+        assert_eq!(
+            msgs[0].1,
+            b"Subject: one\n\nMy favourite film:\n\nFrom Russia with love\n"
+        );
+        assert_eq!(msgs[1].0, "From sender");
+        assert_eq!(msgs[1].1, b"Subject: two\n\nbody\n\nFrom nobody\n");
     }
 
     #[test]
