@@ -10,6 +10,7 @@ use mail_auth::common::crypto::HashAlgorithm;
 use mail_auth::dkim::Canonicalization;
 use mail_auth::AuthenticatedMessage;
 
+use crate::body::{body_hash, BodyCache};
 use crate::keys::{KeyRecord, KeyStatus, KeyStore};
 use crate::strip::strip_signature;
 use crate::verdict::{ArcResult, ArcVerdict};
@@ -21,6 +22,8 @@ const MAX_INSTANCES: usize = 50;
 pub(crate) fn verify_arc(
     message: &AuthenticatedMessage<'_>,
     keys: &KeyStore,
+    bodies: &mut BodyCache,
+    body: &[u8],
 ) -> Option<ArcVerdict> {
     let (seals, sigs, results) = (
         &message.as_headers,
@@ -72,20 +75,19 @@ pub(crate) fn verify_arc(
     // The newest ARC-Message-Signature: body hash, then signature over the headers.
     let newest = &sigs[count - 1];
     let ams = &newest.header;
-    let ha = HashAlgorithm::from(ams.a);
-    let body_ok = match message
-        .body_hashes
+    // Key first: without it nothing about this set can be established offline (dkimpy also
+    // stops here), so a missing key is reported as such even if the body changed since.
+    if keys
+        .get(&ams.s, &ams.d)
         .iter()
-        .find(|(c, h, l, _)| *c == ams.cb && *h == ha && *l == ams.l)
+        .all(|r| r.status != KeyStatus::Usable)
     {
-        Some((_, _, _, bh)) => *bh == ams.bh,
-        None => {
-            ha.hash(ams.cb.canonical_body(message.raw_body(), ams.l))
-                .as_ref()
-                == ams.bh.as_slice()
-        }
-    };
-    if !body_ok {
+        let name = format!("{}._domainkey.{}", ams.s, ams.d).to_ascii_lowercase();
+        return fail(verdict, ArcResult::NoKey, format!("key_not_found:{name}"));
+    }
+    let canonical = bodies.get(ams.cb, body);
+    let l = (ams.l > 0).then_some(ams.l);
+    if body_hash(canonical, HashAlgorithm::from(ams.a), l) != ams.bh {
         return fail(verdict, ArcResult::Fail, "body_hash_mismatch".into());
     }
     let stripped = strip_signature(newest.value);

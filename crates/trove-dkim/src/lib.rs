@@ -48,6 +48,7 @@
 #![deny(missing_docs)]
 
 mod arc;
+mod body;
 mod domain;
 mod error;
 mod keys;

@@ -7,7 +7,7 @@
 //! (b) is async and wants a DNS resolver, and (c) hides why a signature is unusable (legacy
 //! draft versions, unknown `q=`, bad `i=`). Its *pieces* are public and correct, so trove uses
 //! them: `AuthenticatedMessage::parse_with_opts` (header split and the canonicalised body
-//! hashes, non-strict so `l=` signatures are kept), `dkim::Signature::parse`,
+//! hashes are NOT used: see body.rs), `dkim::Signature::parse`,
 //! `AuthenticatedMessage::signed_headers` (bottom-up header selection) and the key's
 //! `VerifyingKey::verify` (header canonicalisation + RSA/Ed25519 with the rust-crypto backend,
 //! which verifies RSA keys under 1024 bits). trove adds: its own tag-level classification
@@ -15,9 +15,10 @@
 //! and reported separately, and the warnings a reader needs.
 
 use mail_auth::common::crypto::{Algorithm, CryptoError, HashAlgorithm};
-use mail_auth::dkim::{Canonicalization, Signature};
+use mail_auth::dkim::Signature;
 use mail_auth::AuthenticatedMessage;
 
+use crate::body::{body_hash, BodyCache};
 use crate::domain::{domains_related, valid_domain};
 use crate::keys::{KeyRecord, KeyStatus, KeyStore, KeyType};
 use crate::strip::strip_signature;
@@ -80,7 +81,12 @@ pub fn verify_message(raw: &[u8], keys: &KeyStore, opts: &VerifyOptions) -> Mess
     } else {
         raw
     };
-    let Some(message) = AuthenticatedMessage::parse_with_opts(raw, None, false) else {
+    // mail-auth parses only the header section: given the whole message it would also hash
+    // the body once per signature with its own canonicaliser, which trove replaces (body.rs).
+    let body_start = body_offset(raw);
+    let body = &raw[body_start..];
+    let Some(message) = AuthenticatedMessage::parse_with_opts(&raw[..body_start], None, false)
+    else {
         return MessageVerdict::default();
     };
     let from_domain = message
@@ -91,6 +97,7 @@ pub fn verify_message(raw: &[u8], keys: &KeyStore, opts: &VerifyOptions) -> Mess
 
     let mut signatures = Vec::new();
     let mut domainkeys = Vec::new();
+    let mut bodies = BodyCache::default();
     for &(name, value) in &message.headers {
         let trimmed = name.trim_ascii();
         if trimmed.eq_ignore_ascii_case(b"DKIM-Signature") {
@@ -103,6 +110,8 @@ pub fn verify_message(raw: &[u8], keys: &KeyStore, opts: &VerifyOptions) -> Mess
                 keys,
                 opts,
                 from_domain.as_deref(),
+                &mut bodies,
+                body,
             ));
         } else if trimmed.eq_ignore_ascii_case(b"DomainKey-Signature") {
             domainkeys.push(value);
@@ -123,7 +132,7 @@ pub fn verify_message(raw: &[u8], keys: &KeyStore, opts: &VerifyOptions) -> Mess
     }
 
     let arc = if opts.verify_arc {
-        crate::arc::verify_arc(&message, keys)
+        crate::arc::verify_arc(&message, keys, &mut bodies, body)
     } else {
         None
     };
@@ -143,6 +152,8 @@ fn verify_one(
     keys: &KeyStore,
     opts: &VerifyOptions,
     from_domain: Option<&str>,
+    bodies: &mut BodyCache,
+    body: &[u8],
 ) -> SignatureVerdict {
     let mut v = SignatureVerdict::empty(index, SignatureKind::Dkim);
     let verdict = |mut v: SignatureVerdict, result: SignatureResult, reason: &str| {
@@ -272,11 +283,9 @@ fn verify_one(
     }
 
     // 6. Warnings that do not depend on the key.
-    if v.body_length.is_some() {
+    if let Some(l) = v.body_length {
         v.warnings.push(Warning::BodyLengthLimit);
-        let body = message.raw_body();
-        let canonical_len = canonical_body_len(sig.cb, body);
-        if v.body_length.is_some_and(|l| l < canonical_len) {
+        if l < bodies.get(sig.cb, body).len() as u64 {
             v.warnings.push(Warning::UnsignedBodyContent);
         }
     }
@@ -331,19 +340,10 @@ fn verify_one(
         };
     }
 
-    // 8. Body hash (computed once per (c, a, l) by mail-auth while parsing).
+    // 8. Body hash over the canonicalised body (body.rs; one canonical form per message).
     let hash_algorithm = HashAlgorithm::from(sig.a);
-    let body_hash_ok = match message
-        .body_hashes
-        .iter()
-        .find(|(c, h, l, _)| *c == sig.cb && *h == hash_algorithm && *l == sig.l)
-    {
-        Some((_, _, _, bh)) => *bh == sig.bh,
-        None => {
-            let computed = hash_algorithm.hash(sig.cb.canonical_body(message.raw_body(), sig.l));
-            computed.as_ref() == sig.bh.as_slice()
-        }
-    };
+    let canonical = bodies.get(sig.cb, body);
+    let body_hash_ok = body_hash(canonical, hash_algorithm, v.body_length) == sig.bh;
 
     // 9. Each usable key in turn: restrictions, then the signature over the headers.
     let stripped = strip_signature(value);
@@ -442,11 +442,21 @@ fn header_list(h: &str) -> Vec<String> {
         .collect()
 }
 
-/// Length of the canonicalised body (to tell whether `l=` leaves content unsigned).
-fn canonical_body_len(c: Canonicalization, body: &[u8]) -> u64 {
-    let mut out: Vec<u8> = Vec::new();
-    mail_auth::common::headers::Writable::write(c.canonical_body(body, 0), &mut out);
-    out.len() as u64
+/// Offset of the body: just after the first empty line (CRLF or LF), or the end when the
+/// message has no empty line.
+fn body_offset(raw: &[u8]) -> usize {
+    let mut line_start = 0;
+    while line_start < raw.len() {
+        let Some(nl) = raw[line_start..].iter().position(|&b| b == b'\n') else {
+            return raw.len();
+        };
+        let line = &raw[line_start..line_start + nl];
+        if line.is_empty() || line == b"\r" {
+            return line_start + nl + 1;
+        }
+        line_start += nl + 1;
+    }
+    raw.len()
 }
 
 fn has_bare_lf(raw: &[u8]) -> bool {
@@ -472,6 +482,14 @@ pub(crate) fn to_crlf(raw: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn body_starts_after_first_empty_line() {
+        assert_eq!(body_offset(b"A: b\r\n\r\nbody"), 8);
+        assert_eq!(body_offset(b"A: b\n\nbody"), 6);
+        assert_eq!(body_offset(b"A: b\r\n"), 6);
+        assert_eq!(body_offset(b"\r\nbody"), 2);
+    }
 
     #[test]
     fn crlf_conversion() {
