@@ -98,21 +98,18 @@ pub fn verify_message(raw: &[u8], keys: &KeyStore, opts: &VerifyOptions) -> Mess
     let mut signatures = Vec::new();
     let mut domainkeys = Vec::new();
     let mut bodies = BodyCache::default();
+    let ctx = MessageContext {
+        message: &message,
+        body,
+        from_domain: from_domain.as_deref(),
+        keys,
+        opts,
+    };
     for &(name, value) in &message.headers {
         let trimmed = name.trim_ascii();
         if trimmed.eq_ignore_ascii_case(b"DKIM-Signature") {
             let index = signatures.len();
-            signatures.push(verify_one(
-                &message,
-                name,
-                value,
-                index,
-                keys,
-                opts,
-                from_domain.as_deref(),
-                &mut bodies,
-                body,
-            ));
+            signatures.push(verify_one(&ctx, name, value, index, &mut bodies));
         } else if trimmed.eq_ignore_ascii_case(b"DomainKey-Signature") {
             domainkeys.push(value);
         }
@@ -144,17 +141,29 @@ pub fn verify_message(raw: &[u8], keys: &KeyStore, opts: &VerifyOptions) -> Mess
 }
 
 /// Verifies one DKIM-Signature header.
+/// What every signature of one message is checked against.
+struct MessageContext<'a> {
+    message: &'a AuthenticatedMessage<'a>,
+    body: &'a [u8],
+    from_domain: Option<&'a str>,
+    keys: &'a KeyStore,
+    opts: &'a VerifyOptions,
+}
+
 fn verify_one(
-    message: &AuthenticatedMessage<'_>,
+    ctx: &MessageContext<'_>,
     name: &[u8],
     value: &[u8],
     index: usize,
-    keys: &KeyStore,
-    opts: &VerifyOptions,
-    from_domain: Option<&str>,
     bodies: &mut BodyCache,
-    body: &[u8],
 ) -> SignatureVerdict {
+    let MessageContext {
+        message,
+        body,
+        from_domain,
+        keys,
+        opts,
+    } = *ctx;
     let mut v = SignatureVerdict::empty(index, SignatureKind::Dkim);
     let verdict = |mut v: SignatureVerdict, result: SignatureResult, reason: &str| {
         v.result = result;
