@@ -28,6 +28,9 @@ pub enum Error {
     /// A DNS name is not of the form `<selector>._domainkey.<domain>`.
     #[error("not a DKIM key name (expected <selector>._domainkey.<domain>): {0:?}")]
     KeyName(String),
+    /// The DNS resolver could not be set up (bad system configuration, no runtime).
+    #[error("DNS resolver: {0}")]
+    Dns(String),
     /// An inline test file (DNS records, blank line, message) has no blank line.
     #[error("inline file has no blank line separating DNS records from the message")]
     NoInlineSeparator,

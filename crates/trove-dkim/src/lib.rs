@@ -20,8 +20,9 @@
 //! Pre-RFC 6376 drafts (`v=0.5`, no `v=`) and DomainKeys signatures are reported as `legacy`.
 //!
 //! This crate deliberately does not store anything (the vault persists key records and
-//! verdicts), does no DNS (the caller looks keys up and adds them with provenance), and reads
-//! no clock (pass [`VerifyOptions::now`] to judge expiry at a given time).
+//! verdicts) and reads no clock (pass [`VerifyOptions::now`] to judge expiry at a given time).
+//! Verification never touches the network; [`DnsKeyFetcher`] is the one, separate, way to
+//! look a missing key up live, and the caller decides whether to store what it returns.
 //!
 //! # Example
 //! ```
@@ -49,6 +50,7 @@
 
 mod arc;
 mod body;
+mod dns;
 mod domain;
 mod error;
 mod keys;
@@ -57,6 +59,7 @@ mod tags;
 mod verdict;
 mod verify;
 
+pub use dns::DnsKeyFetcher;
 pub use domain::{domains_related, organizational_domain};
 pub use error::{Error, Result};
 pub use keys::{
