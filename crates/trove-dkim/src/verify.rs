@@ -36,8 +36,9 @@ pub struct VerifyOptions {
     pub now: Option<u64>,
     /// Seconds added to `t=` when `now` is `None` (clock skew allowance). Default 60.
     pub tolerance: u64,
-    /// Convert bare LF line endings to CRLF before verifying (mbox and maildir files usually
-    /// store LF; signatures were made over CRLF). Default true.
+    /// Convert bare LF line endings in the header section to CRLF before verifying (mbox and
+    /// maildir files usually store LF; signatures were made over CRLF). Default true. Body
+    /// lines may end in CRLF or LF either way: body canonicalisation ends every line in CRLF.
     pub normalize_line_endings: bool,
     /// Validate ARC chains. Default true.
     pub verify_arc: bool,
@@ -74,19 +75,20 @@ const SINGLETON_HEADERS: [&str; 12] = [
 /// Verifies every DKIM-Signature (and reports every DomainKey-Signature) of a raw message, and
 /// its ARC chain when present. Never panics, never touches the network or the clock.
 pub fn verify_message(raw: &[u8], keys: &KeyStore, opts: &VerifyOptions) -> MessageVerdict {
-    let converted;
-    let raw = if opts.normalize_line_endings && has_bare_lf(raw) {
-        converted = to_crlf(raw);
-        &converted[..]
-    } else {
-        raw
-    };
     // mail-auth parses only the header section: given the whole message it would also hash
     // the body once per signature with its own canonicaliser, which trove replaces (body.rs).
+    // The body is canonicalised line by line and accepts LF or CRLF, so only the (small)
+    // header section is converted to CRLF, which simple header canonicalisation needs.
     let body_start = body_offset(raw);
     let body = &raw[body_start..];
-    let Some(message) = AuthenticatedMessage::parse_with_opts(&raw[..body_start], None, false)
-    else {
+    let converted;
+    let head = if opts.normalize_line_endings && has_bare_lf(&raw[..body_start]) {
+        converted = to_crlf(&raw[..body_start]);
+        &converted[..]
+    } else {
+        &raw[..body_start]
+    };
+    let Some(message) = AuthenticatedMessage::parse_with_opts(head, None, false) else {
         return MessageVerdict::default();
     };
     let from_domain = message
