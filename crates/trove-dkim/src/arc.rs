@@ -11,6 +11,7 @@ use mail_auth::dkim::Canonicalization;
 use mail_auth::AuthenticatedMessage;
 
 use crate::body::{body_hash, BodyCache};
+use crate::crypto::verify_headers;
 use crate::keys::{KeyRecord, KeyStatus, KeyStore};
 use crate::strip::strip_signature;
 use crate::verdict::{ArcResult, ArcVerdict};
@@ -91,9 +92,9 @@ pub(crate) fn verify_arc(
         return fail(verdict, ArcResult::Fail, "body_hash_mismatch".into());
     }
     let stripped = strip_signature(newest.value);
-    let outcome = with_keys(keys, &ams.s, &ams.d, |key| {
+    let outcome = with_keys(keys, &ams.s, &ams.d, |record| {
         let mut headers = message.signed_headers(&ams.h, newest.name, &stripped);
-        key.verify(&mut headers, &ams.b, ams.ch, ams.a).is_ok()
+        verify_headers(record, &mut headers, &ams.b, ams.ch, ams.a).is_ok()
     });
     match outcome {
         KeyOutcome::Verified => {}
@@ -110,7 +111,7 @@ pub(crate) fn verify_arc(
         let seal_header = &seals[pos];
         let seal = &seal_header.header;
         let seal_stripped = strip_signature(seal_header.value);
-        let outcome = with_keys(keys, &seal.s, &seal.d, |key| {
+        let outcome = with_keys(keys, &seal.s, &seal.d, |record| {
             let mut headers = (0..pos)
                 .flat_map(|p| {
                     [
@@ -124,8 +125,14 @@ pub(crate) fn verify_arc(
                     (sigs[pos].name, sigs[pos].value),
                     (seal_header.name, &seal_stripped[..]),
                 ]);
-            key.verify(&mut headers, &seal.b, Canonicalization::Relaxed, seal.a)
-                .is_ok()
+            verify_headers(
+                record,
+                &mut headers,
+                &seal.b,
+                Canonicalization::Relaxed,
+                seal.a,
+            )
+            .is_ok()
         });
         match outcome {
             KeyOutcome::Verified => {}
@@ -156,7 +163,7 @@ fn with_keys(
     keys: &KeyStore,
     selector: &str,
     domain: &str,
-    mut check: impl FnMut(&(dyn mail_auth::common::crypto::VerifyingKey + Send + Sync)) -> bool,
+    mut check: impl FnMut(&KeyRecord) -> bool,
 ) -> KeyOutcome {
     let usable: Vec<&KeyRecord> = keys
         .get(selector, domain)
@@ -166,11 +173,7 @@ fn with_keys(
     if usable.is_empty() {
         return KeyOutcome::Missing(format!("{selector}._domainkey.{domain}").to_ascii_lowercase());
     }
-    if usable
-        .iter()
-        .filter_map(|r| r.verifying_key())
-        .any(&mut check)
-    {
+    if usable.into_iter().any(&mut check) {
         KeyOutcome::Verified
     } else {
         KeyOutcome::Rejected

@@ -112,6 +112,9 @@ pub struct KeyRecord {
     pub services: Option<Vec<String>>,
     #[serde(skip)]
     pub(crate) verifier: Option<Arc<DomainKey>>,
+    /// PKCS#1 DER for ring's fast RSA path (keys of 1024..=8192 bits only; see crypto.rs).
+    #[serde(skip)]
+    pub(crate) ring_rsa: Option<Arc<[u8]>>,
 }
 
 impl fmt::Debug for KeyRecord {
@@ -156,6 +159,7 @@ impl KeyRecord {
             hash_algorithms: None,
             services: None,
             verifier: None,
+            ring_rsa: None,
         };
         record.status = record.analyse();
         record
@@ -257,6 +261,11 @@ impl KeyRecord {
                     _ => u32::try_from(key.p.public_key_bits()).unwrap_or(u32::MAX),
                 });
                 self.verifier = Some(Arc::new(key));
+                if self.key_type == KeyType::Rsa
+                    && self.bits.is_some_and(|b| (1024..=8192).contains(&b))
+                {
+                    self.ring_rsa = crate::crypto::rsa_pkcs1(&der).map(Arc::from);
+                }
                 KeyStatus::Usable
             }
             Err(e) => KeyStatus::Malformed(format!("public key does not parse: {e}")),
@@ -566,6 +575,10 @@ mod tests {
         assert_eq!(r.bits, Some(1024));
         assert!(r.testing && r.strict_domain);
         assert_eq!(r.fingerprint.as_ref().map(String::len), Some(64));
+        // 1024 bits and up take ring's fast path; smaller keys stay on rust-crypto.
+        assert!(r.ring_rsa.is_some());
+        let small = KeyRecord::from_txt("s", "d", "p=MFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBALgSoqXVSEmfcIsOzw7oRuCCOwsmtX/SJnTWxYyj2leFxfS/AVJ+dYfY+hXqMsT7l+MZvvh/R1WzN4MO/kI/7XsCAwEAAQ==", "m", 0);
+        assert_eq!((small.bits, small.ring_rsa.is_none()), (Some(512), true));
     }
 
     #[test]

@@ -50,6 +50,7 @@
 
 mod arc;
 mod body;
+mod crypto;
 mod dns;
 mod domain;
 mod error;

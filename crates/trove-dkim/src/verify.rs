@@ -8,17 +8,18 @@
 //! draft versions, unknown `q=`, bad `i=`). Its *pieces* are public and correct, so trove uses
 //! them: `AuthenticatedMessage::parse_with_opts` (header split and the canonicalised body
 //! hashes are NOT used: see body.rs), `dkim::Signature::parse`,
-//! `AuthenticatedMessage::signed_headers` (bottom-up header selection) and the key's
-//! `VerifyingKey::verify` (header canonicalisation + RSA/Ed25519 with the rust-crypto backend,
-//! which verifies RSA keys under 1024 bits). trove adds: its own tag-level classification
+//! `AuthenticatedMessage::signed_headers` (bottom-up header selection), header
+//! canonicalisation and the rust-crypto `VerifyingKey` (which verifies RSA keys under 1024
+//! bits); RSA keys of 1024 bits and more go through ring (crypto.rs). trove adds: its own tag-level classification
 //! (tags.rs), key restrictions (`t=s`, `h=`, `s=`), expiry judged at the signature's own time
 //! and reported separately, and the warnings a reader needs.
 
-use mail_auth::common::crypto::{Algorithm, CryptoError, HashAlgorithm};
+use mail_auth::common::crypto::{Algorithm, HashAlgorithm};
 use mail_auth::dkim::Signature;
 use mail_auth::AuthenticatedMessage;
 
 use crate::body::{body_hash, BodyCache};
+use crate::crypto::{verify_headers, CryptoFailure};
 use crate::domain::{domains_related, valid_domain};
 use crate::keys::{KeyRecord, KeyStatus, KeyStore, KeyType};
 use crate::strip::strip_signature;
@@ -418,16 +419,12 @@ fn check_with_key(
     if !body_hash_ok {
         return (SignatureResult::Fail, "body_hash_mismatch");
     }
-    let Some(key) = record.verifying_key() else {
-        return (SignatureResult::KeyMalformed, "key_malformed");
-    };
     let mut headers = message.signed_headers(&sig.h, name, stripped);
-    match key.verify(&mut headers, &sig.b, sig.ch, sig.a) {
+    match verify_headers(record, &mut headers, &sig.b, sig.ch, sig.a) {
         Ok(()) => (SignatureResult::Pass, ""),
-        Err(mail_auth::Error::Crypto(CryptoError::IncompatibleAlgorithms)) => {
-            (SignatureResult::Fail, "key_algorithm_mismatch")
-        }
-        Err(_) => (SignatureResult::Fail, "signature_mismatch"),
+        Err(CryptoFailure::AlgorithmMismatch) => (SignatureResult::Fail, "key_algorithm_mismatch"),
+        Err(CryptoFailure::NoKey) => (SignatureResult::KeyMalformed, "key_malformed"),
+        Err(CryptoFailure::Mismatch) => (SignatureResult::Fail, "signature_mismatch"),
     }
 }
 
