@@ -1,0 +1,143 @@
+//! Body canonicalisation and hashing (RFC 6376 §3.4.3, §3.4.4, §3.7).
+//!
+//! trove does this itself rather than through mail-auth 0.13.3's `canonical_body`, for two
+//! measured reasons: (1) its relaxed canonicaliser keeps a whitespace-only line at the end of
+//! the body, so five io-uring messages that dkimpy verifies (bodies ending `"\n \n\n"`) got a
+//! body hash mismatch; (2) it applies `l=` to the raw body, while RFC 6376 §3.5 counts the
+//! *canonicalised* body. The implementation is a straight reading of the RFC: split into lines
+//! (CRLF, or a bare LF as dkimpy also accepts), canonicalise each line, drop trailing empty
+//! lines, then hash the first `l=` octets.
+
+use mail_auth::common::crypto::HashAlgorithm;
+use mail_auth::dkim::Canonicalization;
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+
+/// The canonicalised body.
+pub(crate) fn canonical_body(c: Canonicalization, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() + 64);
+    // Length of `out` up to the end of the last non-empty line: trailing empty lines written
+    // after it are cut off at the end.
+    let mut committed = 0;
+    let mut rest = body;
+    while !rest.is_empty() {
+        let (line, has_eol, next) = match rest.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                let line = &rest[..i];
+                (
+                    line.strip_suffix(b"\r").unwrap_or(line),
+                    true,
+                    &rest[i + 1..],
+                )
+            }
+            None => (rest, false, &rest[rest.len()..]),
+        };
+        rest = next;
+        let start = out.len();
+        match c {
+            Canonicalization::Simple => out.extend_from_slice(line),
+            Canonicalization::Relaxed => {
+                let mut in_ws = false;
+                for &b in line {
+                    if b == b' ' || b == b'\t' {
+                        in_ws = true;
+                    } else {
+                        if in_ws {
+                            out.push(b' ');
+                            in_ws = false;
+                        }
+                        out.push(b);
+                    }
+                }
+            }
+        }
+        if out.len() > start {
+            out.extend_from_slice(b"\r\n");
+            committed = out.len();
+        } else if has_eol {
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    out.truncate(committed);
+    if out.is_empty() && c == Canonicalization::Simple {
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// Hash of the canonicalised body, limited to `l` octets when `l` is given.
+pub(crate) fn body_hash(canonical: &[u8], algorithm: HashAlgorithm, l: Option<u64>) -> Vec<u8> {
+    let end = l.map_or(canonical.len(), |l| {
+        usize::try_from(l)
+            .unwrap_or(usize::MAX)
+            .min(canonical.len())
+    });
+    let data = &canonical[..end];
+    match algorithm {
+        HashAlgorithm::Sha1 => Sha1::digest(data).to_vec(),
+        HashAlgorithm::Sha256 => Sha256::digest(data).to_vec(),
+    }
+}
+
+/// Per-message cache: each canonical form is built once however many signatures use it.
+#[derive(Default)]
+pub(crate) struct BodyCache {
+    simple: Option<Vec<u8>>,
+    relaxed: Option<Vec<u8>>,
+}
+
+impl BodyCache {
+    /// The canonical body for `c`, computed on first use.
+    pub(crate) fn get(&mut self, c: Canonicalization, body: &[u8]) -> &[u8] {
+        let slot = match c {
+            Canonicalization::Simple => &mut self.simple,
+            Canonicalization::Relaxed => &mut self.relaxed,
+        };
+        slot.get_or_insert_with(|| canonical_body(c, body))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Canonicalization::{Relaxed, Simple};
+
+    #[test]
+    fn rfc6376_section_3_4_5_example() {
+        let body = b" C \r\nD \t E\r\n\r\n\r\n";
+        assert_eq!(canonical_body(Relaxed, body), b" C\r\nD E\r\n".to_vec());
+        assert_eq!(canonical_body(Simple, body), b" C \r\nD \t E\r\n".to_vec());
+    }
+
+    #[test]
+    fn whitespace_only_trailing_lines_vanish_in_relaxed() {
+        // The io-uring case: a body ending in a line holding one space, then empty lines.
+        assert_eq!(
+            canonical_body(Relaxed, b"x;\n }\n \n\n\n"),
+            b"x;\r\n }\r\n".to_vec()
+        );
+        assert_eq!(canonical_body(Simple, b"x\n \n\n"), b"x\r\n \r\n".to_vec());
+    }
+
+    #[test]
+    fn empty_bodies_and_missing_final_crlf() {
+        assert_eq!(canonical_body(Simple, b""), b"\r\n".to_vec());
+        assert_eq!(canonical_body(Relaxed, b""), b"".to_vec());
+        assert_eq!(canonical_body(Relaxed, b"\r\n\r\n"), b"".to_vec());
+        assert_eq!(canonical_body(Simple, b"abc"), b"abc\r\n".to_vec());
+        assert_eq!(canonical_body(Relaxed, b"a  b "), b"a b\r\n".to_vec());
+    }
+
+    #[test]
+    fn length_limit_counts_canonical_octets() {
+        let canonical = canonical_body(Relaxed, b"a    b\r\n");
+        assert_eq!(
+            body_hash(&canonical, HashAlgorithm::Sha256, Some(3)),
+            Sha256::digest(b"a b").to_vec()
+        );
+        assert_eq!(
+            body_hash(&canonical, HashAlgorithm::Sha256, Some(999)),
+            Sha256::digest(b"a b\r\n").to_vec()
+        );
+    }
+}

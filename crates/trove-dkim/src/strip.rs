@@ -1,0 +1,143 @@
+//! Removal of the `b=` value from a signature header before it is hashed (RFC 6376 §3.7).
+//!
+//! Ported from mail-auth 0.13.3 `src/dkim/verify.rs` (`Verifier::strip_signature`,
+//! Apache-2.0 OR MIT, © Stalwart Labs), which is `pub(crate)` there. Kept byte-identical in
+//! behaviour so trove hashes exactly what mail-auth (and dkimpy) hash: everything but the `b=`
+//! value, without the header's trailing CRLF.
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TagState {
+    Semicolon,
+    Tag,
+    Value,
+    Signature,
+}
+
+/// The header value with the `b=` tag's value removed.
+pub(crate) fn strip_signature(value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len());
+    let (head, tail) = match value.len() {
+        0 => return out,
+        1 => value.split_at(0),
+        len => value.split_at(len - 2),
+    };
+    let mut state = strip_tag_list(head, &mut out);
+    match tail {
+        [cr, lf] => {
+            strip_trailing_byte(*cr, *cr == b'\r', &mut state, &mut out);
+            strip_trailing_byte(*lf, *lf == b'\n', &mut state, &mut out);
+        }
+        [lf] => strip_trailing_byte(*lf, *lf == b'\n', &mut state, &mut out),
+        _ => (),
+    }
+    out
+}
+
+fn strip_tag_segment(
+    segment: &[u8],
+    terminated: bool,
+    state: TagState,
+    out: &mut Vec<u8>,
+) -> TagState {
+    if state != TagState::Semicolon {
+        out.extend_from_slice(segment);
+        return if terminated {
+            TagState::Semicolon
+        } else {
+            state
+        };
+    }
+    let tag = segment
+        .iter()
+        .position(|ch| !ch.is_ascii_whitespace())
+        .unwrap_or(segment.len());
+    if !matches!(segment.get(tag), Some(b'b' | b'B')) {
+        out.extend_from_slice(segment);
+        return if terminated || tag == segment.len() {
+            TagState::Semicolon
+        } else {
+            TagState::Value
+        };
+    }
+    let after_tag = &segment[tag + 1..];
+    let equals = after_tag
+        .iter()
+        .position(|ch| !ch.is_ascii_whitespace())
+        .unwrap_or(after_tag.len());
+    if after_tag.get(equals) != Some(&b'=') {
+        out.extend_from_slice(segment);
+        return if terminated {
+            TagState::Semicolon
+        } else if equals == after_tag.len() {
+            TagState::Tag
+        } else {
+            TagState::Value
+        };
+    }
+    out.extend_from_slice(&segment[..tag + equals + 2]);
+    if terminated {
+        out.push(b';');
+        TagState::Value
+    } else {
+        TagState::Signature
+    }
+}
+
+fn strip_tag_list(mut rest: &[u8], out: &mut Vec<u8>) -> TagState {
+    let mut state = TagState::Semicolon;
+    loop {
+        match rest.iter().position(|&b| b == b';') {
+            Some(position) => {
+                let (segment, tail) = rest.split_at(position + 1);
+                state = strip_tag_segment(segment, true, state, out);
+                rest = tail;
+            }
+            None => return strip_tag_segment(rest, false, state, out),
+        }
+    }
+}
+
+fn strip_trailing_byte(ch: u8, discard: bool, state: &mut TagState, out: &mut Vec<u8>) {
+    if *state == TagState::Signature {
+        if ch == b';' {
+            out.push(b';');
+            *state = TagState::Semicolon;
+        }
+        return;
+    }
+    match ch {
+        b'=' if *state == TagState::Tag => {
+            out.push(ch);
+            *state = TagState::Signature;
+        }
+        b'b' | b'B' if *state == TagState::Semicolon => {
+            out.push(ch);
+            *state = TagState::Tag;
+        }
+        b';' => {
+            out.push(ch);
+            *state = TagState::Semicolon;
+        }
+        _ if discard => (),
+        _ => {
+            out.push(ch);
+            if !ch.is_ascii_whitespace() {
+                *state = TagState::Value;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_signature;
+
+    #[test]
+    fn strips_only_b_value() {
+        assert_eq!(
+            strip_signature(b" v=1; bh=abc; b=Zm9v\r\n YmFy; d=x\r\n"),
+            b" v=1; bh=abc; b=; d=x".to_vec()
+        );
+        assert_eq!(strip_signature(b" a=1; b=Zm9v\r\n"), b" a=1; b=".to_vec());
+    }
+}

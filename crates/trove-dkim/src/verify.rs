@@ -1,0 +1,523 @@
+//! DKIM verification of one message against the key store.
+//!
+//! # Why trove drives verification itself instead of calling `verify_dkim`
+//! mail-auth 0.13.3's `MessageAuthenticator::verify_dkim` (a) reads the wall clock and returns
+//! `Neutral(SignatureExpired)` for a signature past `x=` *without checking its cryptography*
+//! (every Gmail signature since 2023 has a one-week `x=`, so an archive would learn nothing),
+//! (b) is async and wants a DNS resolver, and (c) hides why a signature is unusable (legacy
+//! draft versions, unknown `q=`, bad `i=`). Its *pieces* are public and correct, so trove uses
+//! them: `AuthenticatedMessage::parse_with_opts` (header split and the canonicalised body
+//! hashes are NOT used: see body.rs), `dkim::Signature::parse`,
+//! `AuthenticatedMessage::signed_headers` (bottom-up header selection), header
+//! canonicalisation and the rust-crypto `VerifyingKey` (which verifies RSA keys under 1024
+//! bits); RSA keys of 1024 bits and more go through ring (crypto.rs). trove adds: its own tag-level classification
+//! (tags.rs), key restrictions (`t=s`, `h=`, `s=`), expiry judged at the signature's own time
+//! and reported separately, and the warnings a reader needs.
+
+use mail_auth::common::crypto::{Algorithm, HashAlgorithm};
+use mail_auth::dkim::Signature;
+use mail_auth::AuthenticatedMessage;
+
+use crate::body::{body_hash, BodyCache};
+use crate::crypto::{verify_headers, CryptoFailure};
+use crate::domain::{domains_related, valid_domain};
+use crate::keys::{KeyRecord, KeyStatus, KeyStore, KeyType};
+use crate::strip::strip_signature;
+use crate::tags::{strip_ws, TagList};
+use crate::verdict::{MessageVerdict, SignatureKind, SignatureResult, SignatureVerdict, Warning};
+
+/// How to verify. `Default` is what an archive wants: judge expiry at each signature's own
+/// time, normalise bare LF line endings to CRLF, validate ARC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyOptions {
+    /// Time at which to judge `x=` expiry (unix seconds). `None`: each signature is judged at
+    /// its own `t=` plus [`VerifyOptions::tolerance`] (an archive checks years later; what
+    /// matters is that the signature was valid when made). Never affects the cryptographic
+    /// verdict, only [`SignatureVerdict::expired`].
+    pub now: Option<u64>,
+    /// Seconds added to `t=` when `now` is `None` (clock skew allowance). Default 60.
+    pub tolerance: u64,
+    /// Convert bare LF line endings in the header section to CRLF before verifying (mbox and
+    /// maildir files usually store LF; signatures were made over CRLF). Default true. Body
+    /// lines may end in CRLF or LF either way: body canonicalisation ends every line in CRLF.
+    pub normalize_line_endings: bool,
+    /// Validate ARC chains. Default true.
+    pub verify_arc: bool,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions {
+            now: None,
+            tolerance: 60,
+            normalize_line_endings: true,
+            verify_arc: true,
+        }
+    }
+}
+
+/// Headers that RFC 5322 allows once: an extra, unsigned instance is what a mail client may
+/// show, so a signed message with one is flagged ([`Warning::UnsignedDuplicateHeader`]).
+const SINGLETON_HEADERS: [&str; 12] = [
+    "from",
+    "sender",
+    "reply-to",
+    "to",
+    "cc",
+    "subject",
+    "date",
+    "message-id",
+    "in-reply-to",
+    "references",
+    "content-type",
+    "mime-version",
+];
+
+/// Verifies every DKIM-Signature (and reports every DomainKey-Signature) of a raw message, and
+/// its ARC chain when present. Never panics, never touches the network or the clock.
+pub fn verify_message(raw: &[u8], keys: &KeyStore, opts: &VerifyOptions) -> MessageVerdict {
+    // mail-auth parses only the header section: given the whole message it would also hash
+    // the body once per signature with its own canonicaliser, which trove replaces (body.rs).
+    // The body is canonicalised line by line and accepts LF or CRLF, so only the (small)
+    // header section is converted to CRLF, which simple header canonicalisation needs.
+    let body_start = body_offset(raw);
+    let body = &raw[body_start..];
+    let converted;
+    let head = if opts.normalize_line_endings && has_bare_lf(&raw[..body_start]) {
+        converted = to_crlf(&raw[..body_start]);
+        &converted[..]
+    } else {
+        &raw[..body_start]
+    };
+    let Some(message) = AuthenticatedMessage::parse_with_opts(head, None, false) else {
+        return MessageVerdict::default();
+    };
+    let from_domain = message
+        .from
+        .first()
+        .and_then(|a| a.rsplit_once('@'))
+        .map(|(_, d)| d.trim_end_matches('>').to_ascii_lowercase());
+
+    let mut signatures = Vec::new();
+    let mut domainkeys = Vec::new();
+    let mut bodies = BodyCache::default();
+    let ctx = MessageContext {
+        message: &message,
+        body,
+        from_domain: from_domain.as_deref(),
+        keys,
+        opts,
+    };
+    for &(name, value) in &message.headers {
+        let trimmed = name.trim_ascii();
+        if trimmed.eq_ignore_ascii_case(b"DKIM-Signature") {
+            let index = signatures.len();
+            signatures.push(verify_one(&ctx, name, value, index, &mut bodies));
+        } else if trimmed.eq_ignore_ascii_case(b"DomainKey-Signature") {
+            domainkeys.push(value);
+        }
+    }
+    for value in domainkeys {
+        let mut v = SignatureVerdict::empty(signatures.len(), SignatureKind::DomainKeys);
+        if let Ok(tags) = TagList::parse(value) {
+            v.domain = tags.get("d").unwrap_or_default().to_ascii_lowercase();
+            v.selector = tags.get("s").unwrap_or_default().to_string();
+            v.algorithm = tags.get("a").unwrap_or("rsa-sha1").to_string();
+            v.header_canonicalization = tags.get("c").unwrap_or("simple").to_string();
+            v.signed_headers = tags.get("h").map(header_list).unwrap_or_default();
+        }
+        v.result = SignatureResult::Legacy;
+        v.reason = "domainkeys".into();
+        signatures.push(v);
+    }
+
+    let arc = if opts.verify_arc {
+        crate::arc::verify_arc(&message, keys, &mut bodies, body)
+    } else {
+        None
+    };
+    MessageVerdict {
+        signatures,
+        arc,
+        from_domain,
+    }
+}
+
+/// Verifies one DKIM-Signature header.
+/// What every signature of one message is checked against.
+struct MessageContext<'a> {
+    message: &'a AuthenticatedMessage<'a>,
+    body: &'a [u8],
+    from_domain: Option<&'a str>,
+    keys: &'a KeyStore,
+    opts: &'a VerifyOptions,
+}
+
+fn verify_one(
+    ctx: &MessageContext<'_>,
+    name: &[u8],
+    value: &[u8],
+    index: usize,
+    bodies: &mut BodyCache,
+) -> SignatureVerdict {
+    let MessageContext {
+        message,
+        body,
+        from_domain,
+        keys,
+        opts,
+    } = *ctx;
+    let mut v = SignatureVerdict::empty(index, SignatureKind::Dkim);
+    let verdict = |mut v: SignatureVerdict, result: SignatureResult, reason: &str| {
+        v.result = result;
+        v.reason = reason.to_string();
+        v
+    };
+
+    // 1. Tag syntax, and the descriptive fields (filled even when the signature is unusable).
+    let tags = match TagList::parse(value) {
+        Ok(tags) => tags,
+        Err(e) => {
+            let reason = match e {
+                crate::tags::TagError::Duplicate(_) => "duplicate_tag",
+                _ => "tag_syntax",
+            };
+            return verdict(v, SignatureResult::Malformed, reason);
+        }
+    };
+    v.domain = strip_ws(tags.get("d").unwrap_or_default()).to_ascii_lowercase();
+    v.selector = strip_ws(tags.get("s").unwrap_or_default());
+    v.algorithm = strip_ws(tags.get("a").unwrap_or_default()).to_ascii_lowercase();
+    let c = strip_ws(tags.get("c").unwrap_or("simple")).to_ascii_lowercase();
+    let (ch, cb) = c.split_once('/').unwrap_or((c.as_str(), "simple"));
+    v.header_canonicalization = ch.to_string();
+    v.body_canonicalization = cb.to_string();
+    v.signed_headers = tags.get("h").map(header_list).unwrap_or_default();
+    let mut bad_number = false;
+    let mut number = |tag: &str| -> Option<u64> {
+        let text = strip_ws(tags.get(tag)?);
+        // RFC 6376 limits these to 12 digits; larger values are clamped, not rejected.
+        match text.parse::<u64>() {
+            Ok(n) => Some(n),
+            Err(_) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => {
+                Some(u64::MAX)
+            }
+            Err(_) => {
+                bad_number = true;
+                None
+            }
+        }
+    };
+    v.body_length = number("l");
+    v.timestamp = number("t");
+    v.expiration = number("x");
+
+    // 2. Version: anything but v=1 predates RFC 6376 (drafts used v=0.5 or no v= at all).
+    match tags.get("v").map(strip_ws) {
+        None => return verdict(v, SignatureResult::Legacy, "no_version_tag"),
+        Some(ver) if ver == "1" => {}
+        Some(ver) if ver.starts_with("0.") => {
+            return verdict(v, SignatureResult::Legacy, "draft_version")
+        }
+        Some(_) => return verdict(v, SignatureResult::Unsupported, "unsupported_version"),
+    }
+
+    // 3. Required tags and their syntax.
+    for tag in ["a", "b", "bh", "d", "h", "s"] {
+        if tags.get(tag).is_none_or(|t| strip_ws(t).is_empty()) {
+            return verdict(v, SignatureResult::Malformed, &format!("missing_tag_{tag}"));
+        }
+    }
+    if bad_number {
+        return verdict(v, SignatureResult::Malformed, "bad_number");
+    }
+    if !matches!(
+        v.algorithm.as_str(),
+        "rsa-sha256" | "rsa-sha1" | "ed25519-sha256"
+    ) {
+        return verdict(v, SignatureResult::Unsupported, "unsupported_algorithm");
+    }
+    let known = |c: &str| c == "simple" || c == "relaxed";
+    if !known(ch) || !known(cb) || c.matches('/').count() > 1 {
+        return verdict(
+            v,
+            SignatureResult::Unsupported,
+            "unsupported_canonicalization",
+        );
+    }
+    if let Some(q) = tags.get("q") {
+        // q= is a colon-separated list of methods (RFC 6376 §3.5); dns/txt must be among them.
+        if !strip_ws(q)
+            .split(':')
+            .any(|m| m.eq_ignore_ascii_case("dns/txt"))
+        {
+            return verdict(v, SignatureResult::Unsupported, "unsupported_query_method");
+        }
+    }
+    if !valid_domain(&v.domain) {
+        return verdict(v, SignatureResult::Malformed, "invalid_domain");
+    }
+    if let (Some(t), Some(x)) = (v.timestamp, v.expiration) {
+        if x < t {
+            return verdict(v, SignatureResult::Malformed, "expiration_before_timestamp");
+        }
+    }
+
+    // 4. mail-auth's parse: decoded b=, bh=, quoted-printable i=.
+    let sig = match Signature::parse(value) {
+        Ok(sig) => sig,
+        Err(mail_auth::Error::Base64) => {
+            return verdict(v, SignatureResult::Malformed, "bad_base64")
+        }
+        Err(_) => return verdict(v, SignatureResult::Malformed, "unparsable"),
+    };
+    if !sig.i.is_empty() {
+        v.identity = Some(sig.i.clone());
+        let auid_domain = sig.i.rsplit_once('@').map_or(sig.i.as_str(), |(_, d)| d);
+        let auid_domain = auid_domain.to_ascii_lowercase();
+        if !(auid_domain == v.domain || auid_domain.ends_with(&format!(".{}", v.domain))) {
+            return verdict(v, SignatureResult::Malformed, "identity_not_in_domain");
+        }
+    }
+
+    // 5. Expiry, judged separately from the cryptography.
+    let judge_time = opts
+        .now
+        .or(v.timestamp.map(|t| t.saturating_add(opts.tolerance)));
+    v.expired = match (v.expiration, judge_time) {
+        (Some(x), Some(now)) => x < now,
+        _ => false,
+    };
+    if let (Some(now), Some(t)) = (opts.now, v.timestamp) {
+        if t > now.saturating_add(opts.tolerance) {
+            v.warnings.push(Warning::TimestampInFuture);
+        }
+    }
+
+    // 6. Warnings that do not depend on the key.
+    if let Some(l) = v.body_length {
+        v.warnings.push(Warning::BodyLengthLimit);
+        if l < bodies.get(sig.cb, body).len() as u64 {
+            v.warnings.push(Warning::UnsignedBodyContent);
+        }
+    }
+    if !v.signed_headers.iter().any(|h| h == "from") {
+        v.warnings.push(Warning::FromNotSigned);
+    }
+    if sig.a == Algorithm::RsaSha1 {
+        v.warnings.push(Warning::Sha1);
+    }
+    if let Some(from) = from_domain {
+        if !domains_related(&v.domain, from) {
+            v.warnings.push(Warning::DomainUnrelatedToFrom);
+        }
+    }
+    for header in SINGLETON_HEADERS {
+        let signed = v.signed_headers.iter().filter(|h| *h == header).count();
+        if signed == 0 {
+            continue;
+        }
+        let present = message
+            .headers
+            .iter()
+            .filter(|(n, _)| n.trim_ascii().eq_ignore_ascii_case(header.as_bytes()))
+            .count();
+        if present > signed {
+            v.warnings.push(Warning::UnsignedDuplicateHeader);
+            break;
+        }
+    }
+
+    // 7. Key lookup.
+    let records = keys.get(&v.selector, &v.domain);
+    if records.is_empty() {
+        let reason = keys
+            .failure(&v.selector, &v.domain)
+            .map_or("key_not_found", |f| f.reason());
+        return verdict(v, SignatureResult::NoKey, reason);
+    }
+    let usable: Vec<&KeyRecord> = records
+        .iter()
+        .filter(|r| r.status == KeyStatus::Usable)
+        .collect();
+    if usable.is_empty() {
+        let record = &records[0];
+        note_key(&mut v, record);
+        return match &record.status {
+            KeyStatus::Revoked => verdict(v, SignatureResult::KeyRevoked, "key_revoked"),
+            KeyStatus::Unsupported(_) => {
+                verdict(v, SignatureResult::Unsupported, "unsupported_key_type")
+            }
+            _ => verdict(v, SignatureResult::KeyMalformed, "key_malformed"),
+        };
+    }
+
+    // 8. Body hash over the canonicalised body (body.rs; one canonical form per message).
+    let hash_algorithm = HashAlgorithm::from(sig.a);
+    let canonical = bodies.get(sig.cb, body);
+    let body_hash_ok = body_hash(canonical, hash_algorithm, v.body_length) == sig.bh;
+
+    // 9. Each usable key in turn: restrictions, then the signature over the headers.
+    let stripped = strip_signature(value);
+    let mut first: Option<(SignatureVerdict, SignatureResult, &str)> = None;
+    for record in usable {
+        let mut attempt = v.clone();
+        note_key(&mut attempt, record);
+        let (result, reason) = check_with_key(message, name, &stripped, &sig, record, body_hash_ok);
+        if result == SignatureResult::Pass {
+            let reason = if attempt.expired { "expired" } else { "" };
+            return verdict(attempt, result, reason);
+        }
+        if first.is_none() {
+            first = Some((attempt, result, reason));
+        }
+    }
+    match first {
+        Some((attempt, result, reason)) => verdict(attempt, result, reason),
+        None => verdict(v, SignatureResult::NoKey, "key_not_found"),
+    }
+}
+
+/// Key restrictions and cryptography with one key.
+fn check_with_key(
+    message: &AuthenticatedMessage<'_>,
+    name: &[u8],
+    stripped: &[u8],
+    sig: &Signature,
+    record: &KeyRecord,
+    body_hash_ok: bool,
+) -> (SignatureResult, &'static str) {
+    let key_matches_algorithm = matches!(
+        (&record.key_type, sig.a),
+        (KeyType::Rsa, Algorithm::RsaSha1 | Algorithm::RsaSha256)
+            | (KeyType::Ed25519, Algorithm::Ed25519Sha256)
+    );
+    if !key_matches_algorithm {
+        return (SignatureResult::Fail, "key_algorithm_mismatch");
+    }
+    if let Some(services) = &record.services {
+        if !services.iter().any(|s| s == "email" || s == "*") {
+            return (SignatureResult::Unsupported, "key_service_not_email");
+        }
+    }
+    if let Some(hashes) = &record.hash_algorithms {
+        let wanted = if sig.a == Algorithm::RsaSha1 {
+            "sha1"
+        } else {
+            "sha256"
+        };
+        if !hashes.iter().any(|h| h == wanted) {
+            return (SignatureResult::Unsupported, "key_disallows_hash");
+        }
+    }
+    if record.strict_domain && !sig.i.is_empty() {
+        let auid_domain = sig.i.rsplit_once('@').map_or(sig.i.as_str(), |(_, d)| d);
+        if !auid_domain.eq_ignore_ascii_case(&sig.d) {
+            return (SignatureResult::Fail, "key_requires_exact_domain");
+        }
+    }
+    if !body_hash_ok {
+        return (SignatureResult::Fail, "body_hash_mismatch");
+    }
+    let mut headers = message.signed_headers(&sig.h, name, stripped);
+    match verify_headers(record, &mut headers, &sig.b, sig.ch, sig.a) {
+        Ok(()) => (SignatureResult::Pass, ""),
+        Err(CryptoFailure::AlgorithmMismatch) => (SignatureResult::Fail, "key_algorithm_mismatch"),
+        Err(CryptoFailure::NoKey) => (SignatureResult::KeyMalformed, "key_malformed"),
+        Err(CryptoFailure::Mismatch) => (SignatureResult::Fail, "signature_mismatch"),
+    }
+}
+
+fn note_key(v: &mut SignatureVerdict, record: &KeyRecord) {
+    v.key_fingerprint.clone_from(&record.fingerprint);
+    v.key_provenance = Some(record.provenance.clone());
+    v.key_type = Some(record.key_type.clone());
+    v.key_bits = record.bits;
+    if record.key_type == KeyType::Rsa && record.bits.is_some_and(|b| b < 1024) {
+        v.warnings.push(Warning::WeakKey);
+    }
+    if record.testing {
+        v.warnings.push(Warning::TestingKey);
+    }
+}
+
+/// `h=` as a lower-case list.
+fn header_list(h: &str) -> Vec<String> {
+    strip_ws(h)
+        .split(':')
+        .filter(|s| !s.is_empty())
+        .map(|s| s.to_ascii_lowercase())
+        .collect()
+}
+
+/// Offset of the body: just after the first empty line (CRLF or LF), or the end when the
+/// message has no empty line.
+fn body_offset(raw: &[u8]) -> usize {
+    let mut line_start = 0;
+    while line_start < raw.len() {
+        let Some(nl) = raw[line_start..].iter().position(|&b| b == b'\n') else {
+            return raw.len();
+        };
+        let line = &raw[line_start..line_start + nl];
+        if line.is_empty() || line == b"\r" {
+            return line_start + nl + 1;
+        }
+        line_start += nl + 1;
+    }
+    raw.len()
+}
+
+fn has_bare_lf(raw: &[u8]) -> bool {
+    raw.iter()
+        .enumerate()
+        .any(|(i, &b)| b == b'\n' && (i == 0 || raw[i - 1] != b'\r'))
+}
+
+/// Converts bare LF to CRLF (existing CRLF pairs are kept).
+pub(crate) fn to_crlf(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len() + raw.len() / 32);
+    let mut prev = 0u8;
+    for &b in raw {
+        if b == b'\n' && prev != b'\r' {
+            out.push(b'\r');
+        }
+        out.push(b);
+        prev = b;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_starts_after_first_empty_line() {
+        assert_eq!(body_offset(b"A: b\r\n\r\nbody"), 8);
+        assert_eq!(body_offset(b"A: b\n\nbody"), 6);
+        assert_eq!(body_offset(b"A: b\r\n"), 6);
+        assert_eq!(body_offset(b"\r\nbody"), 2);
+    }
+
+    #[test]
+    fn crlf_conversion() {
+        assert_eq!(to_crlf(b"a\nb\r\nc\n"), b"a\r\nb\r\nc\r\n".to_vec());
+        assert!(has_bare_lf(b"a\nb"));
+        assert!(!has_bare_lf(b"a\r\nb"));
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let keys = KeyStore::new();
+        let opts = VerifyOptions::default();
+        for raw in [
+            &b""[..],
+            b"\n\n",
+            b"DKIM-Signature: v=1; a=rsa-sha256; d=; s=; b=; bh=; h=\n\nbody",
+            b"DKIM-Signature:\n",
+            b"\xff\xfe: \x00",
+        ] {
+            let _ = verify_message(raw, &keys, &opts);
+        }
+    }
+}
