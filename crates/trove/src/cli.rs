@@ -54,7 +54,7 @@ pub enum Command {
         /// Only messages dated on or after this day (YYYY-MM-DD, UTC).
         #[arg(long, value_name = "DATE")]
         since: Option<String>,
-        /// Only messages dated before this day (YYYY-MM-DD, UTC).
+        /// Only messages dated on or before this day (YYYY-MM-DD, UTC; the whole day counts).
         #[arg(long, value_name = "DATE")]
         until: Option<String>,
         /// At most N messages.

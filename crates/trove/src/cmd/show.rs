@@ -48,7 +48,8 @@ pub fn list(
     let filter = ListFilter {
         from,
         since: day(since, "--since")?,
-        until: day(until, "--until")?,
+        // `--until D` includes all of day D: the filter is "before the next midnight".
+        until: day(until, "--until")?.map(|u| u + 86_400),
         limit,
     };
     let out = std::io::stdout();
