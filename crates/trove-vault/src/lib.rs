@@ -40,6 +40,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod dkim;
 mod error;
 pub mod ingest;
 pub mod parse;
@@ -48,7 +49,10 @@ pub mod thread;
 pub mod tnef;
 mod vault;
 
+pub use dkim::{DkimTotals, SignatureRow, StoredKey, VerifyReport, VerifyRun};
 pub use error::{Error, Result};
+/// The DKIM verifier, re-exported so callers need not depend on it separately.
+pub use trove_dkim;
 pub use ingest::{IngestOptions, IngestReport, Limits, NoProgress, Progress};
 pub use vault::{
     parse_date, rfc3339, AttachmentInfo, ListFilter, MessageDetail, MessageSummary, Occurrence,
