@@ -454,36 +454,33 @@ fn header_list(h: &str) -> Vec<String> {
 /// message has no empty line.
 fn body_offset(raw: &[u8]) -> usize {
     let mut line_start = 0;
-    while line_start < raw.len() {
-        let Some(nl) = raw[line_start..].iter().position(|&b| b == b'\n') else {
-            return raw.len();
-        };
-        let line = &raw[line_start..line_start + nl];
+    for nl in memchr::memchr_iter(b'\n', raw) {
+        let line = &raw[line_start..nl];
         if line.is_empty() || line == b"\r" {
-            return line_start + nl + 1;
+            return nl + 1;
         }
-        line_start += nl + 1;
+        line_start = nl + 1;
     }
     raw.len()
 }
 
 fn has_bare_lf(raw: &[u8]) -> bool {
-    raw.iter()
-        .enumerate()
-        .any(|(i, &b)| b == b'\n' && (i == 0 || raw[i - 1] != b'\r'))
+    memchr::memchr_iter(b'\n', raw).any(|i| i == 0 || raw[i - 1] != b'\r')
 }
 
 /// Converts bare LF to CRLF (existing CRLF pairs are kept).
 pub(crate) fn to_crlf(raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(raw.len() + raw.len() / 32);
-    let mut prev = 0u8;
-    for &b in raw {
-        if b == b'\n' && prev != b'\r' {
+    let mut out = Vec::with_capacity(raw.len() + raw.len() / 16 + 2);
+    let mut start = 0;
+    for nl in memchr::memchr_iter(b'\n', raw) {
+        out.extend_from_slice(&raw[start..nl]);
+        if nl == 0 || raw[nl - 1] != b'\r' {
             out.push(b'\r');
         }
-        out.push(b);
-        prev = b;
+        out.push(b'\n');
+        start = nl + 1;
     }
+    out.extend_from_slice(&raw[start..]);
     out
 }
 
