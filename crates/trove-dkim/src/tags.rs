@@ -65,9 +65,18 @@ impl TagList {
     }
 }
 
-/// Removes all whitespace (folding whitespace inside base64 or lists).
-pub(crate) fn strip_ws(value: &str) -> String {
-    value.chars().filter(|c| !c.is_whitespace()).collect()
+/// Removes all whitespace (folding whitespace inside base64 or lists); borrows when there is
+/// none, which is the common case.
+pub(crate) fn strip_ws(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.bytes().any(|b| b.is_ascii_whitespace()) || !value.is_ascii() {
+        value
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .into()
+    } else {
+        value.into()
+    }
 }
 
 fn truncate(s: &str) -> String {

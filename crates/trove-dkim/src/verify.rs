@@ -33,7 +33,8 @@ pub struct VerifyOptions {
     /// Time at which to judge `x=` expiry (unix seconds). `None`: each signature is judged at
     /// its own `t=` plus [`VerifyOptions::tolerance`] (an archive checks years later; what
     /// matters is that the signature was valid when made). Never affects the cryptographic
-    /// verdict, only [`SignatureVerdict::expired`].
+    /// verdict, only [`SignatureVerdict::expired`]. A signature with `x=` but no `t=` can only
+    /// be judged when `now` is given.
     pub now: Option<u64>,
     /// Seconds added to `t=` when `now` is `None` (clock skew allowance). Default 60.
     pub tolerance: u64,
@@ -186,7 +187,7 @@ fn verify_one(
         }
     };
     v.domain = strip_ws(tags.get("d").unwrap_or_default()).to_ascii_lowercase();
-    v.selector = strip_ws(tags.get("s").unwrap_or_default());
+    v.selector = strip_ws(tags.get("s").unwrap_or_default()).into_owned();
     v.algorithm = strip_ws(tags.get("a").unwrap_or_default()).to_ascii_lowercase();
     let c = strip_ws(tags.get("c").unwrap_or("simple")).to_ascii_lowercase();
     let (ch, cb) = c.split_once('/').unwrap_or((c.as_str(), "simple"));
