@@ -69,7 +69,13 @@ pub(crate) fn verify_arc(
             seal.header.cv == ChainValidation::Pass
         };
         if !cv_ok {
-            return fail(verdict, ArcResult::Fail, format!("invalid_cv:{i}"));
+            // cv=fail: a sealer already judged the chain broken (RFC 8617 §5.1.2 step 2).
+            let reason = if seal.header.cv == ChainValidation::Fail {
+                format!("sealed_as_failed:{i}")
+            } else {
+                format!("invalid_cv:{i}")
+            };
+            return fail(verdict, ArcResult::Fail, reason);
         }
     }
 

@@ -21,7 +21,7 @@ pub(crate) fn canonical_body(c: Canonicalization, body: &[u8]) -> Vec<u8> {
     let mut committed = 0;
     let mut rest = body;
     while !rest.is_empty() {
-        let (line, has_eol, next) = match rest.iter().position(|&b| b == b'\n') {
+        let (line, has_eol, next) = match memchr::memchr(b'\n', rest) {
             Some(i) => {
                 let line = &rest[..i];
                 (

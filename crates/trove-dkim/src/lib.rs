@@ -18,6 +18,14 @@
 //! and never replaces the cryptographic verdict: an expired signature that verifies is `pass`
 //! with `expired = true`. RSA keys under 1024 bits are verified for real and flagged.
 //! Pre-RFC 6376 drafts (`v=0.5`, no `v=`) and DomainKeys signatures are reported as `legacy`.
+//! A signature whose key is not in the store is `no_key`, never `fail`; likewise an ARC chain
+//! that needs a key the store lacks is [`ArcResult::NoKey`].
+//!
+//! Built on mail-auth 0.13.3's public pieces (header parsing, signature tags, header
+//! selection and canonicalisation, rust-crypto keys) rather than its `verify_dkim`, which
+//! reads the clock and skips the cryptography of expired signatures. trove canonicalises
+//! bodies itself (mail-auth 0.13.3 mishandles a whitespace-only last line) and verifies RSA
+//! keys of 1024 bits and more with ring, keeping rust-crypto for smaller keys and Ed25519.
 //!
 //! This crate deliberately does not store anything (the vault persists key records and
 //! verdicts) and reads no clock (pass [`VerifyOptions::now`] to judge expiry at a given time).

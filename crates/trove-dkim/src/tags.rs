@@ -4,9 +4,12 @@
 //! (legacy draft, unknown algorithm, duplicate tag…), so it reads the tags itself first.
 
 /// A parsed tag list: names and values with surrounding folding whitespace removed, in order.
+/// Borrows the header text (one allocation for the index, none per tag) unless it is not
+/// UTF-8, in which case a lossy copy is kept.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct TagList {
-    pub(crate) tags: Vec<(String, String)>,
+pub(crate) struct TagList<'a> {
+    text: std::borrow::Cow<'a, str>,
+    tags: Vec<(std::ops::Range<usize>, std::ops::Range<usize>)>,
 }
 
 /// Why a tag list could not be read.
@@ -30,44 +33,76 @@ impl std::fmt::Display for TagError {
     }
 }
 
-impl TagList {
+/// The range of `s[range]` with ASCII/Unicode whitespace trimmed at both ends.
+fn trimmed(text: &str, range: std::ops::Range<usize>) -> std::ops::Range<usize> {
+    let part = &text[range.clone()];
+    let lead = part.len() - part.trim_start().len();
+    let trail = part.len() - part.trim_end().len();
+    if lead == part.len() {
+        return range.start..range.start;
+    }
+    range.start + lead..range.end - trail
+}
+
+impl<'a> TagList<'a> {
     /// Parses a tag list. Empty segments (`;;`, a trailing `;`) are allowed.
-    pub(crate) fn parse(input: &[u8]) -> Result<TagList, TagError> {
+    pub(crate) fn parse(input: &'a [u8]) -> Result<TagList<'a>, TagError> {
         let text = String::from_utf8_lossy(input);
-        let mut tags: Vec<(String, String)> = Vec::new();
-        for segment in text.split(';') {
-            if segment.trim().is_empty() {
-                continue;
+        let mut tags: Vec<(std::ops::Range<usize>, std::ops::Range<usize>)> =
+            Vec::with_capacity(16);
+        let mut start = 0;
+        let bytes = text.as_bytes();
+        while start <= bytes.len() {
+            let end = memchr::memchr(b';', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+            let segment = &text[start..end];
+            if !segment.trim().is_empty() {
+                let Some(eq) = segment.find('=') else {
+                    return Err(TagError::MissingEquals(truncate(segment.trim())));
+                };
+                let name = trimmed(&text, start..start + eq);
+                let value = trimmed(&text, start + eq + 1..end);
+                let name_str = &text[name.clone()];
+                let valid_name = name_str
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic())
+                    && name_str
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_');
+                if !valid_name {
+                    return Err(TagError::BadName(truncate(name_str)));
+                }
+                if tags.iter().any(|(n, _)| &text[n.clone()] == name_str) {
+                    return Err(TagError::Duplicate(name_str.to_string()));
+                }
+                tags.push((name, value));
             }
-            let Some((name, value)) = segment.split_once('=') else {
-                return Err(TagError::MissingEquals(truncate(segment.trim())));
-            };
-            let name = name.trim();
-            let valid_name = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            if !valid_name {
-                return Err(TagError::BadName(truncate(name)));
-            }
-            if tags.iter().any(|(n, _)| n == name) {
-                return Err(TagError::Duplicate(name.to_string()));
-            }
-            tags.push((name.to_string(), value.trim().to_string()));
+            start = end + 1;
         }
-        Ok(TagList { tags })
+        Ok(TagList { text, tags })
     }
 
     /// The value of a tag, if present.
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.tags
             .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+            .find(|(n, _)| &self.text[n.clone()] == name)
+            .map(|(_, v)| &self.text[v.clone()])
     }
 }
 
-/// Removes all whitespace (folding whitespace inside base64 or lists).
-pub(crate) fn strip_ws(value: &str) -> String {
-    value.chars().filter(|c| !c.is_whitespace()).collect()
+/// Removes all whitespace (folding whitespace inside base64 or lists); borrows when there is
+/// none, which is the common case.
+pub(crate) fn strip_ws(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.bytes().any(|b| b.is_ascii_whitespace()) || !value.is_ascii() {
+        value
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .into()
+    } else {
+        value.into()
+    }
 }
 
 fn truncate(s: &str) -> String {

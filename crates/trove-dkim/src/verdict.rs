@@ -63,6 +63,18 @@ impl SignatureResult {
     ];
 }
 
+impl std::str::FromStr for SignatureResult {
+    type Err = String;
+
+    /// Parses the word written by [`SignatureResult::as_str`] (for reading stored verdicts).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        SignatureResult::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| format!("unknown signature result {s:?}"))
+    }
+}
+
 impl fmt::Display for SignatureResult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -245,6 +257,23 @@ impl ArcResult {
     }
 }
 
+impl std::str::FromStr for ArcResult {
+    type Err = String;
+
+    /// Parses the word written by [`ArcResult::as_str`].
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            ArcResult::Pass,
+            ArcResult::Fail,
+            ArcResult::None,
+            ArcResult::NoKey,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+        .ok_or_else(|| format!("unknown ARC result {s:?}"))
+    }
+}
+
 impl fmt::Display for ArcResult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -356,5 +385,41 @@ impl Summary {
         for (k, v) in &other.arc {
             *self.arc.entry(k.clone()).or_default() += v;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn result_words_round_trip() {
+        for r in SignatureResult::ALL {
+            assert_eq!(r.as_str().parse::<SignatureResult>(), Ok(r));
+            assert_eq!(
+                serde_json::to_string(&r).unwrap(),
+                format!("\"{}\"", r.as_str())
+            );
+        }
+        let words: Vec<&str> = SignatureResult::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(
+            words,
+            [
+                "pass",
+                "fail",
+                "no_key",
+                "key_revoked",
+                "key_malformed",
+                "unsupported",
+                "malformed",
+                "legacy"
+            ]
+        );
+        assert_eq!("no_key".parse::<ArcResult>(), Ok(ArcResult::NoKey));
+        assert!("bogus".parse::<SignatureResult>().is_err());
+        assert_eq!(
+            serde_json::to_string(&Warning::FromNotSigned).unwrap(),
+            "\"from_not_signed\""
+        );
     }
 }

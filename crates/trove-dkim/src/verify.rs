@@ -33,7 +33,8 @@ pub struct VerifyOptions {
     /// Time at which to judge `x=` expiry (unix seconds). `None`: each signature is judged at
     /// its own `t=` plus [`VerifyOptions::tolerance`] (an archive checks years later; what
     /// matters is that the signature was valid when made). Never affects the cryptographic
-    /// verdict, only [`SignatureVerdict::expired`].
+    /// verdict, only [`SignatureVerdict::expired`]. A signature with `x=` but no `t=` can only
+    /// be judged when `now` is given.
     pub now: Option<u64>,
     /// Seconds added to `t=` when `now` is `None` (clock skew allowance). Default 60.
     pub tolerance: u64,
@@ -186,7 +187,7 @@ fn verify_one(
         }
     };
     v.domain = strip_ws(tags.get("d").unwrap_or_default()).to_ascii_lowercase();
-    v.selector = strip_ws(tags.get("s").unwrap_or_default());
+    v.selector = strip_ws(tags.get("s").unwrap_or_default()).into_owned();
     v.algorithm = strip_ws(tags.get("a").unwrap_or_default()).to_ascii_lowercase();
     let c = strip_ws(tags.get("c").unwrap_or("simple")).to_ascii_lowercase();
     let (ch, cb) = c.split_once('/').unwrap_or((c.as_str(), "simple"));
@@ -454,36 +455,33 @@ fn header_list(h: &str) -> Vec<String> {
 /// message has no empty line.
 fn body_offset(raw: &[u8]) -> usize {
     let mut line_start = 0;
-    while line_start < raw.len() {
-        let Some(nl) = raw[line_start..].iter().position(|&b| b == b'\n') else {
-            return raw.len();
-        };
-        let line = &raw[line_start..line_start + nl];
+    for nl in memchr::memchr_iter(b'\n', raw) {
+        let line = &raw[line_start..nl];
         if line.is_empty() || line == b"\r" {
-            return line_start + nl + 1;
+            return nl + 1;
         }
-        line_start += nl + 1;
+        line_start = nl + 1;
     }
     raw.len()
 }
 
 fn has_bare_lf(raw: &[u8]) -> bool {
-    raw.iter()
-        .enumerate()
-        .any(|(i, &b)| b == b'\n' && (i == 0 || raw[i - 1] != b'\r'))
+    memchr::memchr_iter(b'\n', raw).any(|i| i == 0 || raw[i - 1] != b'\r')
 }
 
 /// Converts bare LF to CRLF (existing CRLF pairs are kept).
 pub(crate) fn to_crlf(raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(raw.len() + raw.len() / 32);
-    let mut prev = 0u8;
-    for &b in raw {
-        if b == b'\n' && prev != b'\r' {
+    let mut out = Vec::with_capacity(raw.len() + raw.len() / 16 + 2);
+    let mut start = 0;
+    for nl in memchr::memchr_iter(b'\n', raw) {
+        out.extend_from_slice(&raw[start..nl]);
+        if nl == 0 || raw[nl - 1] != b'\r' {
             out.push(b'\r');
         }
-        out.push(b);
-        prev = b;
+        out.push(b'\n');
+        start = nl + 1;
     }
+    out.extend_from_slice(&raw[start..]);
     out
 }
 

@@ -27,6 +27,7 @@ fn main() {
     let max = sizes.iter().copied().max().unwrap_or(0);
     let body: Vec<u8> = (0..max).map(|i| (i % 251) as u8).collect();
     let mut sink = 0u8;
+    let cpu_start = cpu_seconds();
     let start = Instant::now();
     for &n in &sizes {
         let d = digest::digest(&digest::SHA256, &body[..n]);
@@ -34,10 +35,36 @@ fn main() {
         public.verify(&headers, &sig).expect("verify");
     }
     let secs = start.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu_start;
+    // The two halves alone, for the report.
+    let t = Instant::now();
+    for _ in &sizes {
+        public.verify(&headers, &sig).expect("verify");
+    }
+    let rsa = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    for &n in &sizes {
+        sink ^= digest::digest(&digest::SHA256, &body[..n]).as_ref()[0];
+    }
+    let sha = t.elapsed().as_secs_f64();
+    let count = sizes.len().max(1) as f64;
+    let mean = sizes.iter().sum::<usize>() / sizes.len().max(1);
     println!(
-        "{{\"tool\":\"floor-ring\",\"signatures\":{},\"seconds\":{secs:.3},\"us_per_signature\":{:.1},\"messages_per_second\":{:.1},\"sink\":{sink}}}",
+        "{{\"tool\":\"floor-ring\",\"signatures\":{},\"seconds\":{secs:.3},\"cpu_seconds\":{cpu:.2},\"messages_per_cpu_second\":{:.1},\"us_per_signature\":{:.1},\"rsa_us\":{:.1},\"sha_us\":{:.1},\"mean_body\":{mean},\"messages_per_second\":{:.1},\"sink\":{sink}}}",
         sizes.len(),
-        secs * 1e6 / sizes.len().max(1) as f64,
+        messages / cpu.max(0.01),
+        secs * 1e6 / count,
+        rsa * 1e6 / count,
+        sha * 1e6 / count,
         messages / secs
     );
+}
+
+/// User + system CPU time of this process (Linux `/proc/self/stat`, 100 ticks per second).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
 }
