@@ -129,7 +129,8 @@ def bench_trove(trove: str, maildir: str, work: str, i: int) -> Run:
     d = fresh(os.path.join(work, "trove"))
     vault = os.path.join(d, "vault")
     sh([trove, "init", vault])
-    run, out = timed([trove, "--vault", vault, "ingest", maildir, "--json"], work, f"trove-{i}")
+    extra = os.environ.get("TROVE_INGEST_ARGS", "").split()
+    run, out = timed([trove, "--vault", vault, "ingest", maildir, "--json", *extra], work, f"trove-{i}")
     obj = None
     for line in reversed(out.strip().splitlines()):
         line = line.strip()
@@ -237,7 +238,8 @@ def main() -> int:
     wanted = args.tools.split(",")
     tools: list[Tool] = []
     if "trove" in wanted and args.trove:
-        tools.append(Tool("trove", f"trove --vault V ingest MAILDIR --json", kind="trove"))
+        extra = os.environ.get("TROVE_INGEST_ARGS", "")
+        tools.append(Tool("trove", f"trove --vault V ingest MAILDIR --json {extra}".rstrip(), kind="trove"))
     if "notmuch" in wanted:
         tools.append(Tool("notmuch", "notmuch --config=F new"))
     if "mu" in wanted:

@@ -9,6 +9,8 @@
 #   BENCH_OUT    scratch dir for the cached maildir and databases (default: <repo>/bench/out)
 #   RUNS         repetitions per tool, median reported (default 3)
 #   TOOLS        comma list among trove,notmuch,mu,b3sum,cat (default: all)
+#   TROVE_INGEST_ARGS  extra arguments for `trove ingest` (e.g. --no-fsync), default none
+#   RESULTS      markdown report (default: bench/ingest/RESULTS.md)
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
