@@ -93,7 +93,8 @@ pub fn to_doc(id: u64, raw: &[u8]) -> SearchDoc {
                 .unwrap_or_default();
             let filename = p.attachment_name().unwrap_or("").to_string();
             AttachmentDoc {
-                text: extract_text(p.contents(), Some(&ct), Some(&filename), DEFAULT_MAX_CHARS).ok(),
+                text: extract_text(p.contents(), Some(&ct), Some(&filename), DEFAULT_MAX_CHARS)
+                    .ok(),
                 filename,
                 content_type: ct,
             }
@@ -112,7 +113,7 @@ pub fn to_doc(id: u64, raw: &[u8]) -> SearchDoc {
         attachments,
         date: m.date().map(|d| d.to_timestamp()),
         thread: 0,
-        list: m.list_id().as_text().map(str::to_string),
+        list: m.header_raw("List-Id").map(|s| s.trim().to_string()),
         ..SearchDoc::default()
     }
 }
