@@ -6,8 +6,10 @@
 //! runs of printable UTF-16LE text (both byte alignments) and of printable
 //! ASCII text, and keeps runs that are long enough and mostly letters. It
 //! finds the body text of real documents, in any script, but also picks up
-//! some noise (style names, font names, document properties) and misses
-//! accented 8-bit windows-1252 letters.
+//! some noise (style names, font names, document properties); 8-bit text is
+//! read as windows-1252 (Word's "compressed" pieces), which is wrong for
+//! documents saved in other ANSI code pages. Fast-saved or encrypted
+//! documents yield little or nothing.
 
 use crate::error::ExtractError;
 
@@ -52,7 +54,6 @@ fn keep(run: &str) -> bool {
 fn utf16_runs(b: &[u8], base: usize, runs: &mut Vec<(usize, String)>) {
     let mut cur = String::new();
     let mut start = 0;
-    let mut ascii_only = true;
     for (k, pair) in b.chunks_exact(2).enumerate() {
         let unit = u16::from_le_bytes([pair[0], pair[1]]);
         let c = char::from_u32(u32::from(unit)).filter(|c| texty(*c));
@@ -60,14 +61,10 @@ fn utf16_runs(b: &[u8], base: usize, runs: &mut Vec<(usize, String)>) {
             Some(c) => {
                 if cur.is_empty() {
                     start = base + 2 * k;
-                    ascii_only = true;
                 }
-                ascii_only &= c.is_ascii();
                 cur.push(if c == '\r' { '\n' } else { c });
             }
             None => {
-                // Pure-ASCII UTF-16 runs are real text too (English documents).
-                let _ = ascii_only;
                 if keep(&cur) {
                     runs.push((start, std::mem::take(&mut cur)));
                 }
@@ -80,15 +77,25 @@ fn utf16_runs(b: &[u8], base: usize, runs: &mut Vec<(usize, String)>) {
     }
 }
 
+/// Runs of 8-bit text, read as windows-1252 (Word's "compressed" text).
 fn ascii_runs(b: &[u8], runs: &mut Vec<(usize, String)>) {
     let mut start = 0;
     let mut cur = String::new();
     for (k, &c) in b.iter().enumerate() {
-        if (0x20..0x7F).contains(&c) || c == b'\r' || c == b'\t' {
+        let ch = match c {
+            b'\r' => Some('\n'),
+            b'\t' | 0x20..=0x7E => Some(c as char),
+            0xC0..=0xFF => {
+                let (s, _, _) = encoding_rs::WINDOWS_1252.decode(std::slice::from_ref(&c));
+                s.chars().next().filter(|c| c.is_alphabetic())
+            }
+            _ => None,
+        };
+        if let Some(ch) = ch {
             if cur.is_empty() {
                 start = k;
             }
-            cur.push(if c == b'\r' { '\n' } else { c as char });
+            cur.push(ch);
         } else {
             if keep(&cur) && cur.len() >= 2 * MIN_RUN {
                 runs.push((start, std::mem::take(&mut cur)));

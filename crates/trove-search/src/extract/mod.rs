@@ -110,6 +110,7 @@ pub fn extract_text(
     let kind = sniff(bytes)
         .or_else(|| content_type.and_then(by_type))
         .or_else(|| filename.and_then(by_name))
+        .or_else(|| looks_like_text(bytes, content_type).then_some(Kind::Text))
         .ok_or_else(|| ExtractError::Unsupported {
             kind: content_type
                 .filter(|c| !c.is_empty())
@@ -127,11 +128,35 @@ pub fn extract_text(
     Ok(cap_chars(text, max_chars))
 }
 
-fn cap_chars(mut s: String, max: usize) -> String {
-    if let Some((i, _)) = s.char_indices().nth(max) {
-        s.truncate(i);
-    }
-    s
+/// Untyped or `application/octet-stream` files (`README`, `boot.ini`) that
+/// are valid UTF-8 without control characters are treated as text.
+fn looks_like_text(bytes: &[u8], content_type: Option<&str>) -> bool {
+    let generic = content_type.is_none_or(|c| {
+        let c = c.trim().to_ascii_lowercase();
+        c.is_empty() || c.starts_with("application/octet-stream")
+    });
+    let head = &bytes[..bytes.len().min(64 * 1024)];
+    let text = match std::str::from_utf8(head) {
+        Ok(s) => s,
+        // A multi-byte character cut at the sample's end is fine.
+        Err(e) if e.error_len().is_none() => {
+            std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or("")
+        }
+        Err(_) => return false,
+    };
+    generic
+        && !text.is_empty()
+        && !text
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t' | '\x0c'))
+}
+
+/// Drops control characters (NUL padding from TNEF, form feeds) and caps the length.
+fn cap_chars(s: String, max: usize) -> String {
+    s.chars()
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+        .take(max)
+        .collect()
 }
 
 #[cfg(test)]
