@@ -92,6 +92,7 @@ pub use html::html_to_text;
 pub use index::{Index, Writer, DEFAULT_WRITER_HEAP};
 pub use query::compile::MAX_PREFIX_EXPANSIONS;
 pub use query::parse::{MAX_CLAUSES, MAX_DEPTH, MAX_QUERY_LEN};
+pub use query::QUERY_SYNTAX;
 pub use schema::{analyzer, body_text, MAX_TOKEN_BYTES};
 pub use search::{
     FacetCount, Facets, Hit, MonthCount, SearchOptions, SearchResults, Sort, FACET_TOP, MAX_LIMIT,

@@ -456,3 +456,79 @@ fn prefix_expansion_is_capped() {
         1
     );
 }
+
+#[test]
+fn hostile_queries_never_panic_and_stay_bounded() {
+    let ix = index();
+    let atoms = [
+        "(",
+        ")",
+        "\"",
+        "-",
+        "NOT",
+        "AND",
+        "OR",
+        "from:",
+        "subject:(",
+        "date:..",
+        "date:2016-10-07..",
+        "*",
+        "sp*",
+        "speech",
+        "x:y",
+        "has:attachment",
+        "release:99999999999999999999",
+        "id:1",
+        "\u{0}",
+        "é",
+        "--",
+        "()",
+        ":",
+        "to:\"",
+        "from:a@b",
+        "date:9999-12-31",
+        "date:0000-01-01",
+        "-(",
+        "NOT(",
+    ];
+    // Deterministic pseudo-random combinations (xorshift).
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    for _ in 0..3000 {
+        let mut q = String::new();
+        for _ in 0..(state % 7 + 1) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            q.push_str(atoms[(state % atoms.len() as u64) as usize]);
+            if state % 3 != 0 {
+                q.push(' ');
+            }
+        }
+        match ix.search(&q, &SearchOptions::default()) {
+            Ok(r) => assert!(r.hits.len() as u64 <= r.total, "{q}"),
+            Err(Error::Query(e)) => assert!(e.position <= q.len(), "{q}: {e}"),
+            Err(e) => panic!("{q}: unexpected error {e}"),
+        }
+    }
+    // Very deep nesting and very long queries are refused, not recursed into.
+    let deep = "(".repeat(10_000) + "a" + &")".repeat(10_000);
+    assert!(matches!(
+        ix.search(&deep, &SearchOptions::default()),
+        Err(Error::Query(_))
+    ));
+    assert!(trove_search::QUERY_SYNTAX.contains("date:2016-10-07..2016-10-20"));
+}
+
+#[test]
+fn index_with_another_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = tantivy::schema::Schema::builder();
+    b.add_text_field("something_else", tantivy::schema::TEXT);
+    tantivy::Index::create_in_dir(dir.path(), b.build()).unwrap();
+    let e = Index::open(dir.path()).unwrap_err();
+    assert!(matches!(e, Error::IncompatibleIndex { .. }), "{e}");
+    assert!(
+        e.to_string().contains("delete the directory and rebuild"),
+        "{e}"
+    );
+}
