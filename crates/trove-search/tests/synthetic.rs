@@ -500,7 +500,7 @@ fn hostile_queries_never_panic_and_stay_bounded() {
             state ^= state >> 7;
             state ^= state << 17;
             q.push_str(atoms[(state % atoms.len() as u64) as usize]);
-            if state % 3 != 0 {
+            if !state.is_multiple_of(3) {
                 q.push(' ');
             }
         }
