@@ -532,3 +532,23 @@ fn index_with_another_schema_is_refused() {
         "{e}"
     );
 }
+
+#[test]
+fn index_can_be_shared_across_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<Index>();
+    let ix = std::sync::Arc::new(index());
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let ix = ix.clone();
+            std::thread::spawn(move || {
+                ix.search("speech", &SearchOptions::default())
+                    .unwrap()
+                    .total
+            })
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap(), 3);
+    }
+}
