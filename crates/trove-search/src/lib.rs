@@ -60,7 +60,8 @@
 //! | `release:N` `id:N` `thread:N` | exact numbers |
 //!
 //! Default fields (a word without `field:`) are from, to, cc, subject, body,
-//! attachment text, file names and list id. Text is split on anything that is
+//! attachment text and file names (not the list id, which on a list archive
+//! is on every message: use `list:`). Text is split on anything that is
 //! not a letter or digit and lower-cased (no stemming, no accent folding), so
 //! `io-uring` is the phrase `"io uring"`. Limits: [`MAX_QUERY_LEN`] bytes,
 //! [`MAX_CLAUSES`] terms, [`MAX_DEPTH`] nesting levels.

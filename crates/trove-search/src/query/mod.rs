@@ -7,7 +7,7 @@ pub(crate) mod parse;
 /// The query language in a form fit for `trove search --help` and the README.
 pub const QUERY_SYNTAX: &str = "\
 Query syntax:
-  word word            both words (AND is implicit), in any text field
+  word word            both words (AND is implicit), in from/to/cc/subject/body/attachments
   \"a phrase\"           the words next to each other, in order
   a OR b, a AND b      boolean logic (operators in capitals; AND binds tighter)
   NOT a, -a            exclude; ( ... ) groups
