@@ -1,0 +1,244 @@
+//! One collector that does a whole search in a single pass over the matching
+//! documents: counts them, keeps the top `offset + limit` by relevance or date,
+//! tallies facets, and stops when the time budget is spent (tantivy has no
+//! timeout of its own).
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::time::Instant;
+
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::{Column, StrColumn};
+use tantivy::query::Weight;
+use tantivy::{DocAddress, DocId, DocSet, Score, SegmentOrdinal, SegmentReader, TERMINATED};
+
+use crate::date::year_month;
+use crate::schema::{CC_ADDR, DATE, FROM_ADDR, ID, TO_ADDR};
+use crate::search::Sort;
+
+/// How many documents are visited between two clock reads.
+const CHECK_EVERY: u32 = 1024;
+
+/// A candidate hit.
+#[derive(Debug, Clone)]
+pub(crate) struct Cand {
+    key: f64,
+    pub id: u64,
+    pub score: Score,
+    pub date: Option<i64>,
+    pub doc: DocAddress,
+}
+
+impl PartialEq for Cand {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Cand {}
+impl PartialOrd for Cand {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Cand {
+    /// Greater is better: higher key, then higher id.
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key.total_cmp(&other.key).then(self.id.cmp(&other.id))
+    }
+}
+
+/// Everything one search gathers.
+#[derive(Debug, Default)]
+pub(crate) struct Gathered {
+    pub total: u64,
+    /// Best first.
+    pub top: Vec<Cand>,
+    pub senders: HashMap<String, u64>,
+    pub recipients: HashMap<String, u64>,
+    pub months: HashMap<(i64, u32), u64>,
+}
+
+pub(crate) struct MainCollector {
+    pub sort: Sort,
+    pub keep: usize,
+    pub facets: bool,
+    pub deadline: Instant,
+    pub timed_out: AtomicBool,
+}
+
+pub(crate) struct SegCollector {
+    seg: SegmentOrdinal,
+    sort: Sort,
+    keep: usize,
+    date: Column<i64>,
+    id: Column<u64>,
+    /// (from, to, cc) columns, only when facets are wanted.
+    facet_cols: Option<(Option<StrColumn>, Option<StrColumn>, Option<StrColumn>)>,
+    heap: BinaryHeap<Reverse<Cand>>,
+    total: u64,
+    from_ords: HashMap<u64, u64>,
+    to_ords: HashMap<u64, u64>,
+    cc_ords: HashMap<u64, u64>,
+    months: HashMap<(i64, u32), u64>,
+}
+
+impl Collector for MainCollector {
+    type Fruit = Gathered;
+    type Child = SegCollector;
+
+    fn for_segment(
+        &self,
+        seg: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<SegCollector> {
+        let ff = reader.fast_fields();
+        let facet_cols = if self.facets {
+            Some((ff.str(FROM_ADDR)?, ff.str(TO_ADDR)?, ff.str(CC_ADDR)?))
+        } else {
+            None
+        };
+        Ok(SegCollector {
+            seg,
+            sort: self.sort,
+            keep: self.keep,
+            date: ff.i64(DATE)?,
+            id: ff.u64(ID)?,
+            facet_cols,
+            heap: BinaryHeap::new(),
+            total: 0,
+            from_ords: HashMap::new(),
+            to_ords: HashMap::new(),
+            cc_ords: HashMap::new(),
+            months: HashMap::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        self.sort == Sort::Relevance
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Gathered>) -> tantivy::Result<Gathered> {
+        let mut all = Gathered::default();
+        for f in fruits {
+            all.total += f.total;
+            all.top.extend(f.top);
+            for (k, v) in f.senders {
+                *all.senders.entry(k).or_default() += v;
+            }
+            for (k, v) in f.recipients {
+                *all.recipients.entry(k).or_default() += v;
+            }
+            for (k, v) in f.months {
+                *all.months.entry(k).or_default() += v;
+            }
+        }
+        all.top.sort_by(|a, b| b.cmp(a));
+        all.top.truncate(self.keep);
+        Ok(all)
+    }
+
+    /// Drives the segment's scorer itself so it can stop at the deadline.
+    fn collect_segment(
+        &self,
+        weight: &dyn Weight,
+        seg: u32,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<Gathered> {
+        let mut c = self.for_segment(seg, reader)?;
+        if Instant::now() >= self.deadline {
+            self.timed_out.store(true, AtomicOrdering::Relaxed);
+            return Ok(c.harvest());
+        }
+        let scoring = self.requires_scoring();
+        let mut scorer = weight.scorer(reader, 1.0)?;
+        let alive = reader.alive_bitset();
+        let mut doc = scorer.doc();
+        let mut visited = 0u32;
+        while doc != TERMINATED {
+            if alive.is_none_or(|a| a.is_alive(doc)) {
+                let score = if scoring { scorer.score() } else { 0.0 };
+                c.collect(doc, score);
+            }
+            visited += 1;
+            if visited.is_multiple_of(CHECK_EVERY) && Instant::now() >= self.deadline {
+                self.timed_out.store(true, AtomicOrdering::Relaxed);
+                break;
+            }
+            doc = scorer.advance();
+        }
+        Ok(c.harvest())
+    }
+}
+
+impl SegmentCollector for SegCollector {
+    type Fruit = Gathered;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        self.total += 1;
+        let date = self.date.first(doc);
+        if self.keep > 0 {
+            let id = self.id.first(doc).unwrap_or(0);
+            let key = match self.sort {
+                Sort::Relevance => f64::from(score),
+                Sort::Date => date.map_or(f64::MIN, |d| d as f64),
+            };
+            let cand = Cand {
+                key,
+                id,
+                score,
+                date,
+                doc: DocAddress::new(self.seg, doc),
+            };
+            if self.heap.len() < self.keep {
+                self.heap.push(Reverse(cand));
+            } else if self.heap.peek().is_some_and(|Reverse(worst)| cand > *worst) {
+                self.heap.pop();
+                self.heap.push(Reverse(cand));
+            }
+        }
+        if let Some((from, to, cc)) = &self.facet_cols {
+            for (col, counts) in [
+                (from, &mut self.from_ords),
+                (to, &mut self.to_ords),
+                (cc, &mut self.cc_ords),
+            ] {
+                if let Some(col) = col {
+                    for ord in col.term_ords(doc) {
+                        *counts.entry(ord).or_default() += 1;
+                    }
+                }
+            }
+            if let Some(d) = date {
+                *self.months.entry(year_month(d)).or_default() += 1;
+            }
+        }
+    }
+
+    fn harvest(self) -> Gathered {
+        let mut g = Gathered {
+            total: self.total,
+            top: self.heap.into_iter().map(|Reverse(c)| c).collect(),
+            months: self.months,
+            ..Gathered::default()
+        };
+        if let Some((from, to, cc)) = &self.facet_cols {
+            resolve(from, self.from_ords, &mut g.senders);
+            resolve(to, self.to_ords, &mut g.recipients);
+            resolve(cc, self.cc_ords, &mut g.recipients);
+        }
+        g
+    }
+}
+
+/// Turns per-segment term ordinals into strings.
+fn resolve(col: &Option<StrColumn>, counts: HashMap<u64, u64>, into: &mut HashMap<String, u64>) {
+    let Some(col) = col else { return };
+    let mut s = String::new();
+    for (ord, n) in counts {
+        s.clear();
+        if col.ord_to_str(ord, &mut s).unwrap_or(false) {
+            *into.entry(s.clone()).or_default() += n;
+        }
+    }
+}
