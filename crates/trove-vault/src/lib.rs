@@ -43,6 +43,7 @@
 mod error;
 pub mod ingest;
 pub mod parse;
+pub mod release;
 pub mod store;
 pub mod thread;
 pub mod tnef;

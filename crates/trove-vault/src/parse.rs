@@ -167,11 +167,15 @@ pub fn parse(raw: &[u8]) -> ParsedMessage {
         Ok(p) => p,
         Err(panic) => {
             let what = panic_text(panic);
-            let mut p = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parse_inner(raw, false)))
-                .unwrap_or_else(|_| ParsedMessage {
-                    problems: vec![problem("unparseable", "the MIME parser failed on the headers")],
-                    ..Default::default()
-                });
+            let mut p =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parse_inner(raw, false)))
+                    .unwrap_or_else(|_| ParsedMessage {
+                        problems: vec![problem(
+                            "unparseable",
+                            "the MIME parser failed on the headers",
+                        )],
+                        ..Default::default()
+                    });
             p.problems.push(problem(
                 "mime_structure",
                 format!("the MIME parser failed on the body ({what}); headers only, attachments not unpacked"),

@@ -10,7 +10,9 @@ use trove_vault::tnef;
 
 #[test]
 fn mimekit_tnef_samples() {
-    let Some(data) = common::shared_data() else { return };
+    let Some(data) = common::shared_data() else {
+        return;
+    };
     let dir = data.join("malformed/mimekit/tnef");
     let mut checked = 0;
     let mut names_ok = 0;
@@ -24,7 +26,9 @@ fn mimekit_tnef_samples() {
         // Never panics, whatever the input; "panic.tnef" and "garbage-at-end.tnef" included.
         let files = tnef::unpack(&bytes);
         let list = p.with_extension("list");
-        let Ok(expected) = std::fs::read_to_string(&list) else { continue };
+        let Ok(expected) = std::fs::read_to_string(&list) else {
+            continue;
+        };
         lists += 1;
         let mut want: BTreeMap<String, usize> = BTreeMap::new();
         for name in expected.lines().map(str::trim).filter(|l| !l.is_empty()) {
@@ -47,7 +51,11 @@ fn mimekit_tnef_samples() {
             if let Ok(b) = std::fs::read(&on_disk) {
                 // MimeKit's repository stores text files with LF endings (git normalisation),
                 // while the TNEF stream carries the original CRLF: compare both ways.
-                let lf = |v: &[u8]| String::from_utf8_lossy(v).replace("\r\n", "\n").into_bytes();
+                let lf = |v: &[u8]| {
+                    String::from_utf8_lossy(v)
+                        .replace("\r\n", "\n")
+                        .into_bytes()
+                };
                 // For PT_OBJECT attachments MimeKit keeps the 16-byte interface id in front of
                 // the object; trove strips it so the file is the embedded OLE document itself.
                 let same = b == f.data || lf(&b) == lf(&f.data) || b.get(16..) == Some(&f.data[..]);
@@ -58,5 +66,8 @@ fn mimekit_tnef_samples() {
     }
     eprintln!("tnef: {names_ok}/{lists} samples give exactly the listed attachments; {checked} files byte-identical");
     assert!(checked >= 10, "only {checked} files compared");
-    assert!(names_ok * 10 >= lists * 8, "only {names_ok} of {lists} samples match their list");
+    assert!(
+        names_ok * 10 >= lists * 8,
+        "only {names_ok} of {lists} samples match their list"
+    );
 }
