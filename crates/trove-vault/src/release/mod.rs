@@ -38,7 +38,7 @@ use trove_publication::{
 pub use error::{ReleaseError, Result};
 pub use feed::atom;
 pub use select::{IdList, Query, Selector};
-pub use trove_publication::{verify_dir, Report, VerifyOptions};
+pub use trove_publication::{unix_now, verify_dir, PublicKey, Report, VerifyOptions};
 
 use crate::{rfc3339, Vault};
 
