@@ -25,7 +25,6 @@ mod feed;
 mod select;
 
 use std::collections::HashSet;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, OptionalExtension};
@@ -164,25 +163,24 @@ pub fn dkim_attestations(vault: &Vault, id: i64) -> Result<Vec<DkimAttestation>>
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Holds `release.lock` in the vault for the life of the value.
-struct Lock(#[allow(dead_code)] File);
+/// Holds `release.lock` in the vault for the life of the value: an exclusive transaction on
+/// a tiny SQLite file, so the operating system releases it if the process dies.
+struct Lock(#[allow(dead_code)] rusqlite::Connection);
 
 impl Lock {
     fn take(vault: &Vault) -> Result<Lock> {
         let path = vault.root().join("release.lock");
-        let f = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|source| ReleaseError::Io {
-                path: path.clone(),
-                source,
-            })?;
-        match f.try_lock() {
-            Ok(()) => Ok(Lock(f)),
-            Err(std::fs::TryLockError::WouldBlock) => Err(ReleaseError::Locked(path)),
-            Err(std::fs::TryLockError::Error(source)) => Err(ReleaseError::Io { path, source }),
+        let conn = rusqlite::Connection::open(&path)?;
+        conn.busy_timeout(std::time::Duration::from_millis(0))?;
+        match conn.execute_batch("PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE;") {
+            Ok(()) => Ok(Lock(conn)),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    || e.code == rusqlite::ErrorCode::DatabaseLocked =>
+            {
+                Err(ReleaseError::Locked(path))
+            }
+            Err(e) => Err(e.into()),
         }
     }
 }
