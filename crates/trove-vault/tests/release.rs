@@ -127,7 +127,7 @@ fn publish_is_idempotent_chains_and_keeps_raw_bytes() {
     let p = trove_publication::Publication::open(&pubdir).unwrap();
     assert_eq!(p.manifest(2).unwrap().previous, p.manifest_hash(1));
     // Every published message is byte-identical to the vault's, with its mapped id.
-    let mut checked = 0;
+    let mut checked: u64 = 0;
     for part in [1, 2] {
         for vid in v.part_messages(part).unwrap() {
             let pid = v.publication_id(vid).unwrap().unwrap() as u64;
@@ -136,7 +136,7 @@ fn publish_is_idempotent_chains_and_keeps_raw_bytes() {
             checked += 1;
         }
     }
-    assert_eq!(checked as u64, r1.messages + r2.messages);
+    assert_eq!(checked, r1.messages + r2.messages);
     // Part 3 is untouched.
     for vid in v.part_messages(3).unwrap() {
         assert_eq!(v.publication_id(vid).unwrap(), None);
@@ -171,7 +171,8 @@ fn tampering_is_caught_with_the_file_named() {
     let p = trove_publication::Publication::open(&pubdir).unwrap();
     let (_, e) = p.message(3).unwrap();
     let blob_rel = trove_publication::layout::blob_path(&e.blob);
-    let cases: Vec<(&str, Box<dyn Fn(&Path)>, String)> = vec![
+    type Damage<'a> = Box<dyn Fn(&Path) + 'a>;
+    let cases: Vec<(&str, Damage, String)> = vec![
         (
             "edit a blob",
             Box::new(move |d: &Path| {
@@ -260,7 +261,7 @@ fn queries_pick_parts_and_schedule_publishes_once_a_day() {
         .unwrap();
     assert_eq!((v.part_messages(p3).unwrap().len(), skipped), (2, 3));
     // Schedule at 09:00 UTC, set at 10:00: nothing until tomorrow 09:00.
-    let day = 1_700_006_400 - 1_700_006_400 % 86_400;
+    let day: i64 = 1_699_920_000; // a midnight UTC
     v.set_schedule("09:00", &pubdir, (day + 10 * 3600) as u64)
         .unwrap();
     assert!(v
