@@ -44,6 +44,7 @@ pub mod dkim;
 mod error;
 pub mod ingest;
 pub mod parse;
+pub mod release;
 pub mod store;
 pub mod thread;
 pub mod tnef;

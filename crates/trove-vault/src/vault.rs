@@ -1,7 +1,6 @@
 //! The vault: opening, creating, and reading it back (stats, list, show).
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension};
@@ -297,6 +296,7 @@ impl Vault {
                 supported: db::SCHEMA_VERSION,
             });
         }
+        db::migrate(&conn)?;
         let blobs = BlobStore::open(root.join("blobs"), root.join("tmp"))?;
         blobs.clean_tmp()?;
         Ok(Vault { root, conn, blobs })
@@ -593,27 +593,41 @@ fn summary_row(r: &rusqlite::Row) -> rusqlite::Result<MessageSummary> {
 }
 
 fn write_keypair(dir: &Path) -> Result<()> {
-    let mut seed = [0u8; 32];
-    getrandom::fill(&mut seed)
-        .map_err(|e| Error::Damaged(format!("no randomness for the publisher key: {e}")))?;
-    let sk = ed25519_dalek::SigningKey::from_bytes(&seed);
-    let pk = sk.verifying_key();
-    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let key = trove_publication::PublisherKey::generate().map_err(publication_error)?;
     let sp = dir.join(SECRET_KEY_FILE);
-    let mut opts = fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(&sp).map_err(|e| Error::io(&sp, e))?;
-    f.write_all(format!("{}\n", hex(&seed)).as_bytes())
-        .map_err(|e| Error::io(&sp, e))?;
-    f.sync_all().map_err(|e| Error::io(&sp, e))?;
+    key.save(&sp).map_err(publication_error)?;
     let pp = dir.join(PUBLIC_KEY_FILE);
-    fs::write(&pp, format!("{}\n", hex(pk.as_bytes()))).map_err(|e| Error::io(&pp, e))?;
+    fs::write(&pp, format!("{}\n", key.public_key().to_hex())).map_err(|e| Error::io(&pp, e))?;
     Ok(())
+}
+
+fn publication_error(e: trove_publication::Error) -> Error {
+    Error::Damaged(format!("publisher key: {e}"))
+}
+
+impl Vault {
+    /// The publisher's secret signing key. Reads the `trove_publication` key file format, and
+    /// the bare hex seed written by vaults created before it.
+    pub fn publisher_key(&self) -> Result<trove_publication::PublisherKey> {
+        let path = self.secret_key_path();
+        match trove_publication::PublisherKey::load(&path) {
+            Ok(k) => Ok(k),
+            Err(e) => {
+                let text = fs::read_to_string(&path).map_err(|io| Error::io(&path, io))?;
+                let t = text.trim();
+                let mut seed = [0u8; 32];
+                if t.len() == 64 && t.is_ascii() {
+                    for (i, b) in seed.iter_mut().enumerate() {
+                        *b = u8::from_str_radix(&t[2 * i..2 * i + 2], 16)
+                            .map_err(|_| publication_error(e.clone()))?;
+                    }
+                    Ok(trove_publication::PublisherKey::from_seed(seed))
+                } else {
+                    Err(publication_error(e))
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -81,6 +81,119 @@ pub enum Command {
     ///
     /// Example: trove demo --dir /tmp/trove-demo
     Demo(DemoArgs),
+    /// Plan and publish releases: parts of the vault going out one by one, signed.
+    ///
+    /// Example: trove release plan --parts 3 --by date && trove release publish --to ./pub
+    #[command(subcommand)]
+    Release(ReleaseCommand),
+    /// Check a publication: every signature, chain link, blob hash and the freshness pointer.
+    ///
+    /// Example: trove publication verify ./pub
+    #[command(subcommand)]
+    Publication(PublicationCommand),
+}
+
+/// `trove release …`.
+#[derive(Debug, Subcommand)]
+pub enum ReleaseCommand {
+    /// Split every message not yet in a part into N new parts.
+    ///
+    /// Example: trove release plan --parts 30 --by count
+    Plan {
+        /// How many parts.
+        #[arg(long, value_name = "N")]
+        parts: usize,
+        /// `date`: equal spans of time; `count`: equal numbers of messages (in date order).
+        #[arg(long, value_name = "date|count", default_value = "count")]
+        by: String,
+    },
+    /// Add one part: the messages a query or id list selects (those not already in a part).
+    ///
+    /// Example: trove release add --title "Part 2" --query "date:2016-10-07..2016-10-09"
+    Add {
+        /// Title of the part.
+        #[arg(long)]
+        title: String,
+        /// Query: date:A..B, from:ADDR, id:1-9 (terms ANDed).
+        #[arg(long, conflicts_with = "ids", required_unless_present = "ids")]
+        query: Option<String>,
+        /// Id list such as 1,2,5-9.
+        #[arg(long)]
+        ids: Option<String>,
+    },
+    /// List the parts and their state.
+    ///
+    /// Example: trove release list --json
+    List {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Publish the next planned part (or PART) into the publication directory.
+    ///
+    /// Example: trove release publish --to ./pub
+    Publish {
+        /// The part number (default: the lowest planned one).
+        part: Option<i64>,
+        /// The publication directory (created when missing).
+        #[arg(long, value_name = "PUBDIR")]
+        to: PathBuf,
+        #[command(flatten)]
+        common: PublishFlags,
+    },
+    /// Publish one part a day at HH:MM UTC (with `trove release run` from cron or systemd).
+    ///
+    /// Example: trove release schedule --daily 09:00 --to /srv/pub
+    Schedule {
+        /// Time of day, HH:MM UTC.
+        #[arg(long, value_name = "HH:MM")]
+        daily: String,
+        /// The publication directory.
+        #[arg(long, value_name = "PUBDIR")]
+        to: PathBuf,
+    },
+    /// Publish whatever the schedule says is due now (at most one part); safe to call often.
+    ///
+    /// Example: trove --vault /srv/vault release run
+    Run {
+        #[command(flatten)]
+        common: PublishFlags,
+    },
+}
+
+/// Options shared by `publish` and `run`.
+#[derive(Debug, Args)]
+pub struct PublishFlags {
+    /// Name of the publication (when it is created).
+    #[arg(long, default_value = "trove publication")]
+    pub name: String,
+    /// How long the signed freshness pointer stays valid, in days.
+    #[arg(long, value_name = "DAYS", default_value_t = 7)]
+    pub valid_days: u64,
+    /// Do not fsync (throwaway publications only).
+    #[arg(long)]
+    pub no_fsync: bool,
+    /// Publish as of this Unix time instead of the clock (reproducible runs, tests).
+    #[arg(long, hide = true, value_name = "UNIX")]
+    pub now: Option<u64>,
+}
+
+/// `trove publication …`.
+#[derive(Debug, Subcommand)]
+pub enum PublicationCommand {
+    /// Verify a publication directory; names each bad file. Exit 0 ok, 1 problems.
+    ///
+    /// Example: trove publication verify ./pub --key 3b6a…
+    Verify {
+        /// The publication directory.
+        target: String,
+        /// Pin the publisher's public key (hex).
+        #[arg(long, value_name = "HEX")]
+        key: Option<String>,
+        /// Check as of this Unix time instead of the clock.
+        #[arg(long, hide = true, value_name = "UNIX")]
+        now: Option<u64>,
+    },
 }
 
 /// Arguments of `trove ingest`.

@@ -15,7 +15,7 @@ use crate::error::Result;
 pub use rusqlite::types::Value;
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE meta (
@@ -132,6 +132,48 @@ CREATE TABLE runs (
 );
 "#;
 
+// Version 2: the release plan (`trove_vault::release`). Applied by `create` and, for vaults
+// made by version 1, by `migrate` when the vault is opened.
+const SCHEMA_V2: &str = r#"
+-- One row per planned part, numbered in the order parts are added.
+CREATE TABLE IF NOT EXISTS release_parts (
+    part          INTEGER PRIMARY KEY,
+    title         TEXT NOT NULL,
+    selection     TEXT NOT NULL,            -- how it was defined (query, id list, plan)
+    state         TEXT NOT NULL DEFAULT 'planned', -- planned | published
+    release       INTEGER,                  -- the publication's release number once published
+    published_at  INTEGER,
+    publication   TEXT                      -- the publication directory it went to
+);
+-- Each vault message belongs to at most one part: a message never goes out twice.
+CREATE TABLE IF NOT EXISTS release_messages (
+    part           INTEGER NOT NULL REFERENCES release_parts(part),
+    position       INTEGER NOT NULL,
+    message        INTEGER NOT NULL UNIQUE REFERENCES messages(id),
+    publication_id INTEGER UNIQUE,          -- emailid/N, assigned when the part is published
+    PRIMARY KEY (part, position)
+);
+-- The daily schedule of `trove release run` (at most one row).
+CREATE TABLE IF NOT EXISTS release_schedule (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    minute      INTEGER NOT NULL,           -- minutes after 00:00 UTC
+    publication TEXT NOT NULL,              -- where `run` publishes
+    last_slot   INTEGER                     -- the last scheduled time that was served
+);
+"#;
+
+/// Brings a database made by an older build up to [`SCHEMA_VERSION`]; a no-op when current.
+pub fn migrate(conn: &Connection) -> Result<()> {
+    if version(conn)? < 2 {
+        conn.execute_batch(SCHEMA_V2)?;
+        conn.execute(
+            "UPDATE meta SET value = '2' WHERE key = 'schema_version'",
+            [],
+        )?;
+    }
+    Ok(())
+}
+
 /// Opens the database at `path` with the settings trove relies on (WAL, foreign keys).
 pub fn connect(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path)?;
@@ -145,6 +187,7 @@ pub fn connect(path: &Path) -> Result<Connection> {
 /// Creates the schema in an empty database.
 pub fn create(conn: &Connection, created_at: i64) -> Result<()> {
     conn.execute_batch(SCHEMA_V1)?;
+    conn.execute_batch(SCHEMA_V2)?;
     conn.execute(
         "INSERT INTO meta(key, value) VALUES ('schema_version', ?1), ('created_at', ?2)",
         (SCHEMA_VERSION.to_string(), created_at.to_string()),

@@ -134,10 +134,28 @@ pub fn run(args: DemoArgs) -> Result<i32> {
         "  {} messages stored, {} duplicate(s), {} attachment(s), {} threads",
         report.stored, stats.duplicates, stats.attachments, stats.threads
     );
+    // Releases: three parts by date, two of them published.
+    let publication = base.join("publication");
+    vault.plan_parts(3, trove_vault::release::PlanBy::Date)?;
+    let mut opts = trove_vault::release::PublishOptions::new(trove_vault::release::unix_now());
+    opts.name = "trove demo (synthetic)".into();
+    opts.description = "A synthetic demo corpus: none of these messages is real".into();
+    for _ in 0..2 {
+        let r = vault.publish_part(None, &publication, &opts)?;
+        println!(
+            "  published part {} as release {} ({} messages) into {}",
+            r.part,
+            r.release,
+            r.messages,
+            publication.display()
+        );
+    }
     println!(
-        "Try: trove --vault {} list\n     trove --vault {} show 1",
+        "Try: trove --vault {} list\n     trove --vault {} show 1\n     trove --vault {} release list\n     trove publication verify {}",
         base.join("vault").display(),
-        base.join("vault").display()
+        base.join("vault").display(),
+        base.join("vault").display(),
+        publication.display(),
     );
     Ok(0)
 }

@@ -2,6 +2,8 @@
 
 mod demo;
 mod ingest;
+mod publication;
+mod release;
 mod show;
 
 use std::path::PathBuf;
@@ -36,5 +38,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         } => show::list(&Vault::open(&vault_dir)?, from, since, until, limit, json),
         Command::Show { id, raw, json } => show::show(&Vault::open(&vault_dir)?, id, raw, json),
         Command::Demo(args) => demo::run(args),
+        Command::Release(c) => release::run(&vault_dir, c),
+        Command::Publication(c) => publication::run(c),
     }
 }

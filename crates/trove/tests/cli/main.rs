@@ -11,3 +11,6 @@ mod crash;
 
 /// `trove demo` builds its synthetic corpus and vault.
 mod demo;
+
+/// Releases: publish, list, `publication verify` catching tampering, SIGKILL during publish.
+mod release;
