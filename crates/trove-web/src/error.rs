@@ -12,7 +12,7 @@ pub enum Error {
         path: PathBuf,
         /// Why.
         #[source]
-        source: trove_publication::Error,
+        source: Box<trove_publication::Error>,
     },
     /// Binding or serving on the socket failed.
     #[error("cannot serve on {addr}: {source}")]

@@ -61,16 +61,20 @@ fn render_inner(raw: &[u8]) -> Rendered {
             headers.push((n.to_string(), decode_words(&msg, n).unwrap_or(v)));
         }
     }
-    let html = msg
-        .html_body
-        .first()
-        .and_then(|_| msg.body_html(0))
-        .map(|h| sanitize(&h));
-    // A text body that is only the HTML part converted is not shown twice.
-    let text = if msg.text_body.is_empty() || msg.text_body.first() == msg.html_body.first() {
-        None
-    } else {
-        msg.body_text(0).map(|t| cut(t.into_owned()))
+    // mail-parser lists a text part as an HTML body too (and the reverse),
+    // converted; show each only when the part really is of that kind.
+    let kind = |list: &[u32]| {
+        list.first()
+            .and_then(|i| msg.parts.get(*i as usize))
+            .map(|p| &p.body)
+    };
+    let html = match kind(&msg.html_body) {
+        Some(mail_parser::PartType::Html(_)) => msg.body_html(0).map(|h| sanitize(&h)),
+        _ => None,
+    };
+    let text = match kind(&msg.text_body) {
+        Some(mail_parser::PartType::Text(_)) => msg.body_text(0).map(|t| cut(t.into_owned())),
+        _ => None,
     };
     Rendered {
         headers,

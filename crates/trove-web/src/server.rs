@@ -70,7 +70,7 @@ impl Site {
     pub fn open(root: &FsPath) -> Result<Site> {
         let p = Publication::open(root).map_err(|source| Error::Publication {
             path: root.to_path_buf(),
-            source,
+            source: Box::new(source),
         })?;
         Ok(Site {
             model: Arc::new(RwLock::new(Arc::new(ReadModel::build(p)))),
@@ -407,11 +407,11 @@ async fn thread(State(s): State<Site>, Path(id): Path<String>) -> Response {
     Html(html::page(&title, &m.publication.descriptor().name, &body)).into_response()
 }
 
+/// (address, count) pairs.
+pub(crate) type Counts = Vec<(String, usize)>;
+
 /// Who `addr` wrote to and heard from: (address, count), most first.
-pub(crate) fn counterparts(
-    m: &ReadModel,
-    addr: &str,
-) -> (Vec<(String, usize)>, Vec<(String, usize)>) {
+pub(crate) fn counterparts(m: &ReadModel, addr: &str) -> (Counts, Counts) {
     let mut to: HashMap<String, usize> = HashMap::new();
     let mut from: HashMap<String, usize> = HashMap::new();
     for id in m.sent.get(addr).into_iter().flatten() {

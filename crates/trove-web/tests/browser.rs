@@ -56,6 +56,33 @@ async fn pages_render_and_hostile_mail_runs_nothing() {
         }
     });
 
+    // The proxy: every request for a host other than 127.0.0.1 arrives here;
+    // its first line (CONNECT host / GET url) is recorded, never forwarded.
+    let proxy_l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let paddr = proxy_l.local_addr().expect("addr");
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen2 = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = proxy_l.accept().await {
+            let seen = seen2.clone();
+            tokio::spawn(async move {
+                use tokio::io::AsyncReadExt;
+                let mut b = vec![0; 512];
+                let n = s.read(&mut b).await.unwrap_or(0);
+                let line = String::from_utf8_lossy(&b[..n])
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
+                if let Ok(mut v) = seen.lock() {
+                    v.push(line);
+                }
+            });
+        }
+    });
+
     let tmp = tempfile::tempdir().expect("tmp");
     let mut w = writer(tmp.path());
     let mut drafts: Vec<_> = hostile(&format!("http://{caddr}"))
@@ -81,7 +108,7 @@ async fn pages_render_and_hostile_mail_runs_nothing() {
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("trove-web-screenshots");
     std::fs::create_dir_all(&shots).expect("dir");
     let profile = tempfile::tempdir().expect("profile");
-    let proxy = caddr.to_string();
+    let proxy = paddr.to_string();
 
     let run = |args: Vec<String>| {
         let p = profile.path().to_path_buf();
@@ -136,9 +163,21 @@ async fn pages_render_and_hostile_mail_runs_nothing() {
     assert_eq!(
         hits.load(Ordering::SeqCst),
         0,
-        "a request left the page (beacon or non-loopback)"
+        "a hostile mail reached its beacon"
     );
-    println!("hostile: {n_hostile} messages x 2 views, 0 scripts, 0 outside requests");
+    let seen = seen.lock().map(|v| v.clone()).unwrap_or_default();
+    let from_pages: Vec<&String> = seen
+        .iter()
+        .filter(|l| l.contains("198.51.100.7") || l.contains(&caddr.to_string()))
+        .collect();
+    assert!(
+        from_pages.is_empty(),
+        "requests beyond 127.0.0.1 from the pages: {from_pages:?}"
+    );
+    println!(
+        "hostile: {n_hostile} messages x 2 views, 0 scripts, 0 beacon hits, 0 page requests beyond 127.0.0.1 ({} requests of Chromium's own caught by the proxy: {:?})",
+        seen.len(), seen.iter().take(3).collect::<Vec<_>>()
+    );
     let _ = stop.send(());
     h.await.expect("shutdown");
 }

@@ -93,7 +93,7 @@ pub fn hostile(beacon: &str) -> Vec<Vec<u8>> {
     let bodies = [
         format!("<script>document.title='PWNED';fetch('{beacon}/script')</script><p>script tag</p>"),
         format!("<img src=x onerror=\"document.title='PWNED';fetch('{beacon}/onerror')\"><p onclick=\"x()\">handlers</p>"),
-        format!("<a href=\"javascript:document.title='PWNED'\">click</a><iframe src=\"javascript:alert(1)\"></iframe>"),
+        "<a href=\"javascript:document.title='PWNED'\">click</a><iframe src=\"javascript:alert(1)\"></iframe>".to_string(),
         format!("<div style=\"width:expression(alert(1));background:url({beacon}/cssurl)\">css</div><style>body{{background:url({beacon}/style)}}</style>"),
         format!("<svg><script>document.title='PWNED'</script><image href=\"{beacon}/svg\"/></svg><svg onload=\"fetch('{beacon}/svgload')\"></svg>"),
         format!("<meta http-equiv=\"refresh\" content=\"0;url={beacon}/refresh\"><p>refresh</p>"),
