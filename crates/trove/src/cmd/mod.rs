@@ -2,6 +2,7 @@
 
 mod demo;
 mod ingest;
+mod serve;
 mod show;
 
 use std::path::PathBuf;
@@ -36,5 +37,6 @@ pub fn run(cli: Cli) -> Result<i32> {
         } => show::list(&Vault::open(&vault_dir)?, from, since, until, limit, json),
         Command::Show { id, raw, json } => show::show(&Vault::open(&vault_dir)?, id, raw, json),
         Command::Demo(args) => demo::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }

@@ -11,3 +11,6 @@ mod crash;
 
 /// `trove demo` builds its synthetic corpus and vault.
 mod demo;
+
+/// `trove serve` over a publication directory.
+mod serve;
