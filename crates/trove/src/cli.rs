@@ -21,6 +21,10 @@ pub struct Cli {
 /// Every subcommand.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Serve a publication directory (never a vault) as a website, JSON API and mirror source.
+    ///
+    /// Example: trove serve ./publication --listen 127.0.0.1:8080
+    Serve(ServeArgs),
     /// Create a new vault: SQLite database, blob store and the publisher's key pair.
     ///
     /// Example: trove init ./leak-vault
@@ -254,4 +258,17 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         .map_err(|_| format!("{s:?} is not a size (examples: 512, 64K, 256M, 1G)"))?;
     n.checked_mul(mult)
         .ok_or_else(|| format!("{s:?} is too large"))
+}
+
+/// Arguments of `trove serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The publication directory.
+    pub dir: PathBuf,
+    /// Address and port to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
+    pub listen: String,
+    /// Requests per second allowed per client IP; 0 turns rate limiting off.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub rate_limit: u32,
 }

@@ -4,6 +4,7 @@ mod demo;
 mod ingest;
 mod publication;
 mod release;
+mod serve;
 mod show;
 
 use std::path::PathBuf;
@@ -40,5 +41,6 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Demo(args) => demo::run(args),
         Command::Release(c) => release::run(&vault_dir, c),
         Command::Publication(c) => publication::run(c),
+        Command::Serve(args) => serve::run(args),
     }
 }

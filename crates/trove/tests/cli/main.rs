@@ -14,3 +14,5 @@ mod demo;
 
 /// Releases: publish, list, `publication verify` catching tampering, SIGKILL during publish.
 mod release;
+/// `trove serve` over a publication directory.
+mod serve;

@@ -1,0 +1,39 @@
+//! Publishes the first N messages of a zstd-compressed mboxrd corpus into a
+//! fresh publication and serves it: the server side of `bench/http/run.sh`.
+//!
+//! ```text
+//! cargo run --release -p trove-web --example serve_corpus -- CORPUS.mbox.zst N PUBDIR 127.0.0.1:8089 [rate]
+//! ```
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::path::PathBuf;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let a: Vec<String> = std::env::args().collect();
+    if a.len() < 5 {
+        return Err("usage: serve_corpus CORPUS.mbox.zst N PUBDIR ADDR:PORT [RATE]".into());
+    }
+    let n: usize = a[2].parse()?;
+    let dir = PathBuf::from(&a[3]);
+    if !dir.join("descriptor.json").exists() {
+        let mut w = common::writer(&dir);
+        let msgs = common::mbox_messages(std::path::Path::new(&a[1]), n);
+        let drafts: Vec<_> = msgs
+            .iter()
+            .map(|m| common::draft(&mut w, m, vec![], vec![]))
+            .collect();
+        common::publish(&mut w, "Part 1", drafts, trove_publication::unix_now());
+    }
+    let rate = a.get(5).and_then(|r| r.parse().ok()).filter(|r| *r > 0);
+    let config = trove_web::Config {
+        rate_limit: rate,
+        max_concurrency: 1024,
+        ..Default::default()
+    };
+    trove_web::run(&dir, &a[4], config, |addr| {
+        println!("serving http://{addr}/")
+    })?;
+    Ok(())
+}

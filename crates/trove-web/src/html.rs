@@ -1,0 +1,263 @@
+//! Hand-written HTML pages. Every piece of message-derived text goes through
+//! [`esc`]; no scripts, fonts or remote resources; one local stylesheet.
+
+use std::fmt::Write;
+
+use crate::mail::Rendered;
+use crate::model::{address, Item, ReadModel};
+
+/// Escapes text for HTML element content and double-quoted attributes.
+pub fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// Percent-encodes a path segment (everything but unreserved characters).
+pub fn url_seg(s: &str) -> String {
+    let mut o = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'@') {
+            o.push(b as char);
+        } else {
+            let _ = write!(o, "%{b:02X}");
+        }
+    }
+    o
+}
+
+/// The stylesheet served at `/style.css`.
+pub const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:0 auto;padding:0 1rem;color:#111;background:#fff}\
+header,footer{border-bottom:1px solid #ccc;padding:.5rem 0}footer{border-top:1px solid #ccc;border-bottom:0;margin-top:2rem;font-size:.9rem}\
+a{color:#0645ad}table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.2rem .4rem;border-bottom:1px solid #eee;vertical-align:top}\
+pre{white-space:pre-wrap;word-wrap:break-word;background:#f6f6f6;padding:.5rem}iframe{width:100%;height:30rem;border:1px solid #ccc}\
+.pass{background:#d4f7d4}.fail,.permerror{background:#fbd3d3}.badge{padding:.1rem .4rem;border-radius:.3rem;border:1px solid #999}\
+nav ul{list-style:none;padding:0}nav li{display:inline;margin-right:1rem}@media(max-width:40rem){td,th{display:block}}";
+
+/// Wraps `body` in the page layout.
+pub fn page(title: &str, name: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+<title>{t}</title><link rel=\"stylesheet\" href=\"/style.css\">\
+<link rel=\"alternate\" type=\"application/atom+xml\" href=\"/feed.atom\" title=\"Releases\"></head>\
+<body><header><nav aria-label=\"Site\"><ul><li><a href=\"/\">{n}</a></li><li><a href=\"/search\">Search</a></li>\
+<li><a href=\"/feed.atom\">Atom feed</a></li><li><a href=\"/api/openapi.json\">API</a></li></ul></nav>\
+<form role=\"search\" action=\"/search\" method=\"get\"><label for=\"q\">Search</label> <input id=\"q\" name=\"q\" type=\"search\"> <button>Go</button></form></header>\
+<main>{body}</main><footer>Every message is published with its raw source; verify it with the publisher's key from <a href=\"/pub/descriptor.json\">descriptor.json</a>.</footer></body></html>",
+        t = esc(title),
+        n = esc(name),
+    )
+}
+
+/// A table of messages.
+pub fn list(items: &[&Item]) -> String {
+    let mut o = String::from("<table><thead><tr><th scope=\"col\">#</th><th scope=\"col\">Date</th><th scope=\"col\">From</th><th scope=\"col\">Subject</th></tr></thead><tbody>");
+    for it in items {
+        let subject = if it.subject.is_empty() {
+            "(no subject)"
+        } else {
+            &it.subject
+        };
+        let _ = write!(
+            o,
+            "<tr><td><a href=\"/emailid/{id}\">{id}</a></td><td>{d}</td><td><a href=\"/correspondent/{fa}\">{f}</a></td><td><a href=\"/emailid/{id}\">{s}</a></td></tr>",
+            id = it.id,
+            d = esc(it.date.get(..10).unwrap_or(&it.date)),
+            fa = esc(&url_seg(&address(&it.from))),
+            f = esc(&it.from),
+            s = esc(subject),
+        );
+    }
+    o.push_str("</tbody></table>");
+    o
+}
+
+/// Bars of messages per month, as inline SVG with a text alternative.
+pub fn timeline(months: &[(&String, &u64)]) -> String {
+    if months.is_empty() {
+        return String::new();
+    }
+    let max = months.iter().map(|(_, c)| **c).max().unwrap_or(1).max(1);
+    let w = 8;
+    let h = 80;
+    let mut o = format!(
+        "<figure><svg role=\"img\" aria-labelledby=\"tl\" viewBox=\"0 0 {} {}\" width=\"100%\" height=\"100\" preserveAspectRatio=\"none\"><title id=\"tl\">Messages per month, {} to {}</title>",
+        months.len() * w,
+        h,
+        esc(months[0].0),
+        esc(months[months.len() - 1].0)
+    );
+    for (i, (m, c)) in months.iter().enumerate() {
+        let bh = (**c * h as u64 / max).max(1);
+        let _ = write!(
+            o,
+            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#36c\"><title>{}: {}</title></rect>",
+            i * w,
+            h as u64 - bh,
+            w - 1,
+            bh,
+            esc(m),
+            c
+        );
+    }
+    let _ = write!(
+        o,
+        "</svg><figcaption>Messages per month ({} months)</figcaption></figure>",
+        months.len()
+    );
+    o
+}
+
+/// The home page.
+pub fn home(m: &ReadModel) -> String {
+    let d = m.publication.descriptor();
+    let mut b = format!(
+        "<h1>{}</h1><p>{}</p><p>{} messages in {} releases, {} threads, {} senders. <a href=\"/feed.atom\">Atom feed of releases</a>.</p>",
+        esc(&d.name),
+        esc(&d.description),
+        m.items.len(),
+        m.publication.latest_release(),
+        m.threads.len(),
+        m.sent.len()
+    );
+    let months: Vec<_> = m.months.iter().collect();
+    b.push_str(&timeline(&months));
+    b.push_str("<h2>Releases</h2><ul>");
+    for r in m.publication.manifests().iter().rev() {
+        let _ = write!(
+            b,
+            "<li><a href=\"/release/{}\">{}</a>: {} messages (emailid {} to {})</li>",
+            r.release,
+            esc(&r.title),
+            r.messages.len(),
+            r.first_id,
+            r.next_id().saturating_sub(1)
+        );
+    }
+    b.push_str("</ul><h2>Latest messages</h2>");
+    let latest: Vec<&Item> = m.items.iter().rev().take(20).collect();
+    b.push_str(&list(&latest));
+    page(&d.name, &d.name, &b)
+}
+
+/// The page of one message.
+pub fn message(m: &ReadModel, id: u64, r: &Rendered) -> Option<String> {
+    let (man, e) = m.publication.message(id)?;
+    let it = m.item(id)?;
+    let name = &m.publication.descriptor().name;
+    let title = if it.subject.is_empty() {
+        "(no subject)"
+    } else {
+        &it.subject
+    };
+    let mut b = format!(
+        "<article><h1>{}</h1><p>emailid {id}, published in <a href=\"/release/{}\">{}</a>.</p>",
+        esc(title),
+        man.release,
+        esc(&man.title)
+    );
+    // DKIM badge.
+    b.push_str("<section aria-labelledby=\"dkim\"><h2 id=\"dkim\">DKIM</h2>");
+    if e.dkim.is_empty() {
+        b.push_str("<p><span class=\"badge\">no DKIM signature attested</span></p>");
+    } else {
+        b.push_str("<ul>");
+        for a in &e.dkim {
+            let cls = match a.result.as_str() {
+                "pass" => "pass",
+                "fail" => "fail",
+                "permerror" => "permerror",
+                _ => "other",
+            };
+            let _ = write!(
+                b,
+                "<li><span class=\"badge {cls}\">{}</span> d={} s={} a={}{}</li>",
+                esc(&a.result),
+                esc(&a.domain),
+                esc(&a.selector),
+                esc(&a.algorithm),
+                a.reason
+                    .as_deref()
+                    .map(|x| format!(": {}", esc(x)))
+                    .unwrap_or_default()
+            );
+        }
+        b.push_str("</ul>");
+    }
+    b.push_str("</section><h2>Headers</h2><table>");
+    for (k, v) in &r.headers {
+        let _ = write!(
+            b,
+            "<tr><th scope=\"row\">{}</th><td>{}</td></tr>",
+            esc(k),
+            esc(v)
+        );
+    }
+    b.push_str("</table>");
+    for f in &e.summary.from {
+        let _ = write!(
+            b,
+            "<p>Sender: <a href=\"/correspondent/{}\">{}</a></p>",
+            esc(&url_seg(&address(f))),
+            esc(f)
+        );
+    }
+    if let Some(t) = &r.text {
+        let _ = write!(b, "<h2>Text</h2><pre>{}</pre>", esc(t));
+    }
+    if r.html.is_some() {
+        let _ = write!(b, "<h2>HTML (sanitised, scripts and remote images blocked)</h2><iframe sandbox=\"\" title=\"HTML body of message {id}\" src=\"/emailid/{id}/html\"></iframe>");
+    }
+    if !e.attachments.is_empty() {
+        b.push_str("<h2>Attachments</h2><ul>");
+        for (k, a) in e.attachments.iter().enumerate() {
+            let _ = write!(
+                b,
+                "<li><a href=\"/emailid/{id}/attachment/{}\" download>{}</a> ({}, {} bytes)</li>",
+                k + 1,
+                esc(&crate::server::safe_name(a.file_name.as_deref(), k + 1)),
+                esc(&a.content_type),
+                a.size
+            );
+        }
+        b.push_str("</ul>");
+    }
+    let thread = m.thread_of(id);
+    b.push_str("<nav aria-label=\"Message\"><ul>");
+    if id > 1 {
+        let _ = write!(
+            b,
+            "<li><a rel=\"prev\" href=\"/emailid/{}\">Previous</a></li>",
+            id - 1
+        );
+    }
+    if id < m.items.len() as u64 {
+        let _ = write!(
+            b,
+            "<li><a rel=\"next\" href=\"/emailid/{}\">Next</a></li>",
+            id + 1
+        );
+    }
+    let _ = write!(
+        b,
+        "<li><a href=\"/thread/{id}\">Thread ({} messages)</a></li><li><a href=\"/emailid/{id}/raw\">Raw source (.eml)</a></li><li><a href=\"/api/messages/{id}\">JSON</a></li></ul></nav>",
+        thread.len()
+    );
+    if thread.len() > 1 {
+        b.push_str("<h2>In this thread</h2>");
+        let items: Vec<&Item> = thread.iter().filter_map(|t| m.item(*t)).collect();
+        b.push_str(&list(&items));
+    }
+    b.push_str("</article>");
+    Some(page(title, name, &b))
+}

@@ -1,0 +1,20 @@
+//! `trove serve`: the publication as a website (all the work is in trove-web).
+
+use anyhow::Result;
+
+use crate::cli::ServeArgs;
+
+/// Serves until Ctrl-C or SIGTERM.
+pub fn run(args: ServeArgs) -> Result<i32> {
+    let config = trove_web::Config {
+        rate_limit: (args.rate_limit > 0).then_some(args.rate_limit),
+        ..trove_web::Config::default()
+    };
+    trove_web::run(&args.dir, &args.listen, config, |addr| {
+        println!(
+            "Serving {} at http://{addr}/ (Ctrl-C to stop)",
+            args.dir.display()
+        );
+    })?;
+    Ok(0)
+}
