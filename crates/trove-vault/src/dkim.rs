@@ -13,8 +13,8 @@ use rayon::prelude::*;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use trove_dkim::{
-    verify_message, DnsKeyFetcher, KeyFileEntry, KeyRecord, KeyStore, LookupFailure, MessageVerdict,
-    SignatureResult, VerifyOptions,
+    verify_message, DnsKeyFetcher, KeyFileEntry, KeyRecord, KeyStore, LookupFailure,
+    MessageVerdict, SignatureResult, VerifyOptions,
 };
 
 use crate::error::Result;
@@ -205,9 +205,9 @@ impl Vault {
     pub fn dkim_keys(&self) -> Result<KeyStore> {
         ensure_schema(&self.conn)?;
         let mut store = KeyStore::new();
-        let mut st = self
-            .conn
-            .prepare("SELECT selector, domain, txt, provenance, added_at FROM dkim_keys ORDER BY rowid")?;
+        let mut st = self.conn.prepare(
+            "SELECT selector, domain, txt, provenance, added_at FROM dkim_keys ORDER BY rowid",
+        )?;
         let rows = st.query_map([], |r| {
             Ok((
                 r.get::<_, String>(0)?,
@@ -225,7 +225,11 @@ impl Vault {
             .conn
             .prepare("SELECT selector, domain, failure FROM dkim_key_failures")?;
         let rows = st.query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
         })?;
         for row in rows {
             let (s, d, f) = row?;
@@ -309,7 +313,11 @@ impl Vault {
 
     /// Verifies every DKIM signature and ARC chain of the messages not yet checked (or of all
     /// of them with `run.all`), in parallel and in batches that commit as they go.
-    pub fn verify_dkim(&mut self, run: &VerifyRun, progress: &dyn Progress) -> Result<VerifyReport> {
+    pub fn verify_dkim(
+        &mut self,
+        run: &VerifyRun,
+        progress: &dyn Progress,
+    ) -> Result<VerifyReport> {
         ensure_schema(&self.conn)?;
         if run.all {
             self.conn.execute("DELETE FROM dkim_checked", [])?;
@@ -344,7 +352,10 @@ impl Vault {
                 let mut missing = BTreeSet::new();
                 for (_, v) in &verdicts {
                     for s in &v.signatures {
-                        if s.result == SignatureResult::NoKey && !s.domain.is_empty() && !s.selector.is_empty() {
+                        if s.result == SignatureResult::NoKey
+                            && !s.domain.is_empty()
+                            && !s.selector.is_empty()
+                        {
                             let k = (s.selector.clone(), s.domain.clone());
                             if keys.failure(&k.0, &k.1).is_none() && asked.insert(k.clone()) {
                                 missing.insert(k);
@@ -470,7 +481,11 @@ impl Vault {
             let warnings: String = r.get(3)?;
             t.signatures += 1;
             *t.results.entry(result.clone()).or_default() += 1;
-            let d = if domain.is_empty() { "-".to_string() } else { domain };
+            let d = if domain.is_empty() {
+                "-".to_string()
+            } else {
+                domain
+            };
             *t.domains.entry(d).or_default().entry(result).or_default() += 1;
             if !reason.is_empty() {
                 *t.reasons.entry(reason).or_default() += 1;

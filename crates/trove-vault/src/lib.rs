@@ -52,9 +52,9 @@ mod vault;
 
 pub use dkim::{DkimTotals, SignatureRow, StoredKey, VerifyReport, VerifyRun};
 pub use error::{Error, Result};
+pub use ingest::{IngestOptions, IngestReport, Limits, NoProgress, Progress};
 /// The DKIM verifier, re-exported so callers need not depend on it separately.
 pub use trove_dkim;
-pub use ingest::{IngestOptions, IngestReport, Limits, NoProgress, Progress};
 pub use vault::{
     parse_date, rfc3339, AttachmentInfo, ListFilter, MessageDetail, MessageSummary, Occurrence,
     Stats, Vault,
