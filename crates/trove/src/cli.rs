@@ -21,10 +21,6 @@ pub struct Cli {
 /// Every subcommand.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve a publication directory (never a vault) as a website, JSON API and mirror source.
-    ///
-    /// Example: trove serve ./publication --listen 127.0.0.1:8080
-    Serve(ServeArgs),
     /// Create a new vault: SQLite database, blob store and the publisher's key pair.
     ///
     /// Example: trove init ./leak-vault
@@ -95,6 +91,10 @@ pub enum Command {
     /// Example: trove publication verify ./pub
     #[command(subcommand)]
     Publication(PublicationCommand),
+    /// Serve a publication directory (never a vault) as a website, JSON API and mirror source.
+    ///
+    /// Example: trove serve ./publication --listen 127.0.0.1:8080
+    Serve(ServeArgs),
 }
 
 /// `trove release …`.
