@@ -96,12 +96,32 @@ impl Client {
 
     /// GETs `url`; the whole exchange (body included) must end within `budget`.
     /// `fresh` asks caches not to answer from a stale copy (the pointer).
+    /// A busy origin (429, 503) is asked again a few times, waiting a little longer each time.
     pub(crate) fn get(
         &self,
         url: &str,
         budget: Duration,
         fresh: bool,
     ) -> Result<Body<'_>, FetchError> {
+        let start = Instant::now();
+        let mut attempt = 0u32;
+        loop {
+            let left = budget.saturating_sub(start.elapsed());
+            match self.get_once(url, left, fresh) {
+                Err(FetchError::Status(429 | 503)) if attempt < 4 => {
+                    attempt += 1;
+                    let wait = Duration::from_millis(500 * u64::from(attempt));
+                    if wait >= budget.saturating_sub(start.elapsed()) {
+                        return Err(FetchError::Status(429));
+                    }
+                    std::thread::sleep(wait);
+                }
+                r => return r,
+            }
+        }
+    }
+
+    fn get_once(&self, url: &str, budget: Duration, fresh: bool) -> Result<Body<'_>, FetchError> {
         self.requests.fetch_add(1, Ordering::Relaxed);
         let mut req = self
             .agent

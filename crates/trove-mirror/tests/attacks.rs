@@ -491,3 +491,23 @@ fn interrupted_sync_resumes_without_refetching() {
     assert!(!log.contains(&zip), "zip fetched again: {log:?}");
     assert_holds(&s.mirror, 2);
 }
+
+#[test]
+fn busy_origin_is_asked_again() {
+    let s = scene();
+    // Every file answers 429 twice before serving (a rate-limited node).
+    let counts = std::sync::Mutex::new(std::collections::HashMap::<String, u32>::new());
+    s.server.rule(move |q| {
+        if !(q.starts_with("files/") || q.starts_with("blobs/")) {
+            return None;
+        }
+        let mut c = counts.lock().unwrap();
+        let n = c.entry(q.to_string()).or_default();
+        *n += 1;
+        (*n <= 2).then_some(Reply::Status(429))
+    });
+    let r = sync(&s.mirror, &[s.url()], options()).unwrap();
+    assert_eq!(r.release, 2);
+    assert!(r.skipped.is_empty(), "{:?}", r.skipped);
+    assert_holds(&s.mirror, 2);
+}

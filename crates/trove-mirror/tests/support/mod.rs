@@ -33,6 +33,8 @@ pub enum Reply {
     Endless,
     /// Close the connection without answering.
     Close,
+    /// An empty answer with this status (429, 503…).
+    Status(u16),
 }
 
 type Rule = Arc<dyn Fn(&str) -> Option<Reply> + Send + Sync>;
@@ -195,6 +197,12 @@ fn handle(
                 return Ok(());
             }
             Reply::Close => return Ok(()),
+            Reply::Status(code) => {
+                write!(
+                    out,
+                    "HTTP/1.1 {code} Busy\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n"
+                )?;
+            }
         }
     }
 }

@@ -193,6 +193,8 @@ fn report(mirror: &Mirror, r: &SyncReport, json: bool) {
 /// The progress bar of a sync (bytes of files staged and verified).
 struct Bar {
     bar: ProgressBar,
+    files: std::sync::atomic::AtomicU64,
+    total: std::sync::atomic::AtomicU64,
 }
 
 impl Bar {
@@ -208,7 +210,11 @@ impl Bar {
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
-        Bar { bar }
+        Bar {
+            bar,
+            files: Default::default(),
+            total: Default::default(),
+        }
     }
 
     fn done(&self) {
@@ -219,12 +225,19 @@ impl Bar {
 
 impl Progress for Bar {
     fn planned(&self, files: u64, bytes: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
         self.bar.reset();
         self.bar.set_length(bytes);
+        self.files.store(0, Relaxed);
+        self.total.store(files, Relaxed);
         self.bar.set_message(format!("0/{files} files"));
     }
-    fn fetched(&self, _files: u64, bytes: u64) {
+    fn fetched(&self, files: u64, bytes: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let done = self.files.fetch_add(files, Relaxed) + files;
         self.bar.inc(bytes);
+        self.bar
+            .set_message(format!("{done}/{} files", self.total.load(Relaxed)));
     }
     fn note(&self, text: &str) {
         self.bar.suspend(|| eprintln!("  {text}"));

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -390,5 +390,89 @@ fn publication_verify_over_http_names_a_tampered_blob() {
     assert!(
         text.contains(&hash[2..]) && text.contains("BLAKE3"),
         "{text}"
+    );
+}
+
+#[test]
+fn mirror_pulls_from_a_plain_static_file_server() {
+    // Any static host of the publication folder will do; python's is everywhere.
+    if Command::new("python3").arg("--version").output().is_err() {
+        println!("skipped: python3 not found");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let vault = t.join("vault");
+    let mbox = t.join("dump.mbox");
+    write_mbox(&mbox, 0..100);
+    run_ok(&vault, &["init", vault.to_str().unwrap()], 0);
+    run_ok(&vault, &["ingest", "-q", mbox.to_str().unwrap()], 0);
+    run_ok(&vault, &["release", "plan", "--parts", "2"], 0);
+    // The static host serves the site root; the publication is its pub/ folder.
+    let site = t.join("site");
+    let pubdir = site.join("pub");
+    publish(&vault, &pubdir);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            "--bind",
+            "127.0.0.1",
+            &port.to_string(),
+        ])
+        .arg("--directory")
+        .arg(&site)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr = format!("127.0.0.1:{port}");
+    wait_for("python http.server", 30, || {
+        TcpStream::connect(&addr).is_ok()
+    });
+    let m = t.join("m");
+    // The site root is given: the mirror finds the publication under /pub/.
+    let out = trove()
+        .args(["mirror", "-q", "--no-fsync", &format!("http://{addr}/")])
+        .arg(&m)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("release 0 -> 1 (50 messages)"), "{text}");
+    // A second release appears on the static host; the next sync takes only it.
+    publish(&vault, &pubdir);
+    let out = trove()
+        .args([
+            "mirror",
+            "--json",
+            "--no-fsync",
+            &format!("http://{addr}/pub"),
+        ])
+        .arg(&m)
+        .output()
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["outcome"].as_str(), v["release"].as_u64()),
+        (Some("updated"), Some(2))
+    );
+    assert!(verify(&m).contains("100 messages"));
+    assert_eq!(
+        std::fs::read(m.join("freshness.json")).unwrap(),
+        std::fs::read(pubdir.join("freshness.json")).unwrap()
     );
 }
