@@ -239,10 +239,24 @@ impl Replica {
             || file_matches(&to_fs_path(&self.root, &file.path), &blob)?)
     }
 
+    /// Where `file` waits in staging once [`Replica::put`] accepted it: `Some`
+    /// when it is staged with its declared size (staged files were hash-checked
+    /// on the way in), for reading it before it is applied (a bulk file whose
+    /// entries are other needed blobs).
+    pub fn staged(&self, file: &NeededFile) -> Result<Option<PathBuf>> {
+        let path = self.staged_path(&file.hash);
+        let blob = BlobRef {
+            hash: file.hash,
+            size: file.size,
+        };
+        Ok(staged_matches(&path, &blob)?.then_some(path))
+    }
+
     /// Streams `file`'s bytes from `reader` into staging, checking size and
     /// hash as they arrive: at most `size + 1` bytes are read, and a mismatch
     /// leaves nothing behind ([`Error::Invalid`] names the problem).
-    pub fn put(&mut self, file: &NeededFile, reader: impl Read) -> Result<()> {
+    /// Takes `&self`, so several downloads can stream into staging at once.
+    pub fn put(&self, file: &NeededFile, reader: impl Read) -> Result<()> {
         let dir = self.root.join(layout::STAGING_DIR);
         create_dir_all(&dir)?;
         let tmp = temp_path(&dir);

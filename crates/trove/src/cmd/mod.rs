@@ -2,6 +2,7 @@
 
 mod demo;
 mod ingest;
+mod mirror;
 mod publication;
 mod release;
 mod serve;
@@ -42,5 +43,6 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Release(c) => release::run(&vault_dir, c),
         Command::Publication(c) => publication::run(c),
         Command::Serve(args) => serve::run(args),
+        Command::Mirror(args) => mirror::run(args),
     }
 }
