@@ -91,6 +91,23 @@ pub enum Command {
     /// Example: trove publication verify ./pub
     #[command(subcommand)]
     Publication(PublicationCommand),
+    /// Verify every DKIM signature (and ARC chain) in the vault, offline, against the key store.
+    ///
+    /// Parallel and resumable: only messages not yet checked are verified (all with --all);
+    /// adding a key re-opens the messages that lacked it. Expiry (x=) is judged at each
+    /// signature's own time (t=) unless --now or --at is given, and never hides the
+    /// cryptographic verdict. Results: pass, fail, no_key, key_revoked, key_malformed,
+    /// unsupported, malformed, legacy. Exit 0 when nothing is wrong; 1 when a signature is
+    /// fail, malformed, key_malformed or key_revoked (no_key, unsupported and legacy are not
+    /// problems, only unknowns); 2 on error.
+    ///
+    /// Example: trove keys import historic_public_keys.txt && trove verify --report
+    Verify(VerifyArgs),
+    /// The historic DKIM key store: add, import and list public keys with their provenance.
+    ///
+    /// Example: trove keys import keys/historic_public_keys.txt
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Serve a publication directory (never a vault) as a website, JSON API and mirror source.
     ///
     /// Example: trove serve ./publication --listen 127.0.0.1:8080
@@ -360,4 +377,87 @@ pub struct ServeArgs {
         value_name = "SECONDS"
     )]
     pub mirror_interval: u64,
+}
+
+/// Arguments of `trove verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Verify every message again, not only those not yet checked.
+    #[arg(long)]
+    pub all: bool,
+    /// Judge signature expiry (x=) at the current time instead of each signature's t=.
+    #[arg(long, conflicts_with = "at")]
+    pub now: bool,
+    /// Judge signature expiry (x=) at this Unix time.
+    #[arg(long, value_name = "UNIX")]
+    pub at: Option<u64>,
+    /// Look keys missing from the store up in live DNS; answers are stored with the date.
+    #[arg(long)]
+    pub dns: bool,
+    /// The DNS server to ask (ADDR or ADDR:PORT; default: the system resolver).
+    #[arg(long, value_name = "ADDR", requires = "dns")]
+    pub dns_server: Option<String>,
+    /// Seconds to wait for each DNS answer.
+    #[arg(long, value_name = "SECS", default_value_t = 5, requires = "dns")]
+    pub dns_timeout: u64,
+    /// Print the full table: every signing domain with its counts, reasons and warnings.
+    #[arg(long, conflicts_with_all = ["json", "jsonl"])]
+    pub report: bool,
+    /// Print one JSON object: {"signatures": N, "results": {"pass": N, …}, "domains": {…}, …}.
+    #[arg(long, conflicts_with = "jsonl")]
+    pub json: bool,
+    /// Print one JSON line per signature (id, message_id, sig_index, domain, selector, result,
+    /// reason, warnings, key provenance …).
+    #[arg(long)]
+    pub jsonl: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `trove keys …`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add one public key for a selector and domain, given as PEM, base64 or DNS TXT text.
+    ///
+    /// Example: trove keys add --domain gmail.com --selector 20120113 --txt "v=DKIM1; k=rsa; p=MIIB…"
+    #[command(group(clap::ArgGroup::new("key").required(true).args(["pem", "base64", "txt"])))]
+    Add {
+        /// Signing domain (d=).
+        #[arg(long, value_name = "D")]
+        domain: String,
+        /// Selector (s=).
+        #[arg(long, value_name = "S")]
+        selector: String,
+        /// A PEM file holding the public key.
+        #[arg(long, value_name = "FILE")]
+        pem: Option<PathBuf>,
+        /// The public key as base64 (SubjectPublicKeyInfo, PKCS#1 RSA or raw Ed25519).
+        #[arg(long, value_name = "B64")]
+        base64: Option<String>,
+        /// The DNS TXT record text, e.g. "v=DKIM1; k=rsa; p=MIIB…".
+        #[arg(long, value_name = "TXT")]
+        txt: Option<String>,
+        /// Where the key came from (recorded as its provenance).
+        #[arg(long, value_name = "TEXT")]
+        source: Option<String>,
+    },
+    /// Import a key file: lines `<selector>._domainkey.<domain> <TXT record>` (# comments).
+    ///
+    /// Example: trove keys import ../shared/data/dkim/keys/historic_public_keys.txt
+    Import {
+        /// The key file.
+        file: PathBuf,
+        /// Where the keys came from (default: "imported from FILE").
+        #[arg(long, value_name = "TEXT")]
+        source: Option<String>,
+    },
+    /// List the stored keys with type, fingerprint, provenance and when they were added.
+    ///
+    /// Example: trove keys list --json
+    List {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
 }
