@@ -112,6 +112,17 @@ pub enum Command {
     ///
     /// Example: trove serve ./publication --listen 127.0.0.1:8080
     Serve(ServeArgs),
+    /// Mirror a publication from any HTTP source into DIR, verifying everything first.
+    ///
+    /// Pulls from a `trove serve` node (its root or /pub/ URL), another mirror, or any static
+    /// host serving a publication folder. The descriptor, every signature, the chain of
+    /// manifests, every blob hash and the freshness pointer are checked before anything becomes
+    /// visible; the switch to the new state is atomic; an interrupted sync resumes. The
+    /// publisher key is pinned at first contact (or given with --key). Exit 0: mirror up to
+    /// date; 1: an origin was rejected or unreachable (the last good state is kept); 2: error.
+    ///
+    /// Example: trove mirror https://leaks.example.org/ ./mirror --from https://m2.example.net/ --follow
+    Mirror(MirrorArgs),
 }
 
 /// `trove release …`.
@@ -199,14 +210,77 @@ pub struct PublishFlags {
     pub now: Option<u64>,
 }
 
+/// Arguments of `trove mirror`.
+#[derive(Debug, Args)]
+pub struct MirrorArgs {
+    /// Base URL of the publication (http:// or https://).
+    pub url: String,
+    /// The mirror directory (created when missing); serve it with `trove serve DIR`.
+    pub dir: PathBuf,
+    /// Another origin of the same publication to fall over to (repeat for more).
+    #[arg(long = "from", value_name = "URL")]
+    pub from: Vec<String>,
+    /// The publisher's public key (hex); default: trust the key seen first and pin it.
+    #[arg(long, value_name = "HEX")]
+    pub key: Option<String>,
+    /// Keep the mirror current: sync every --interval seconds, backing off while origins fail.
+    #[arg(long)]
+    pub follow: bool,
+    /// Seconds between polls with --follow.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub interval: u64,
+    #[command(flatten)]
+    pub limits: MirrorLimits,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print one JSON object per sync instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Download bounds and tuning shared by `trove mirror` and `trove serve --mirror-of`.
+#[derive(Debug, Args, Clone)]
+pub struct MirrorLimits {
+    /// Seconds allowed to connect, to get response headers, and per read; slower bodies
+    /// are cut off.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub timeout: u64,
+    /// Parallel downloads.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub workers: usize,
+    /// Largest blob or bulk file accepted (suffixes K, M, G, T).
+    #[arg(long, default_value = "4G", value_name = "SIZE", value_parser = parse_size)]
+    pub max_file_size: u64,
+    /// Most bytes one sync may download.
+    #[arg(long, default_value = "1T", value_name = "SIZE", value_parser = parse_size)]
+    pub max_sync_size: u64,
+    /// Longest one sync may take, in seconds.
+    #[arg(long, default_value_t = 86_400, value_name = "SECONDS")]
+    pub max_sync_time: u64,
+    /// Do not fsync (throwaway copies, benchmarks).
+    #[arg(long)]
+    pub no_fsync: bool,
+    /// Fetch every message blob on its own instead of from the release zips.
+    #[arg(long)]
+    pub no_bulk: bool,
+    /// Check freshness as of this Unix time instead of the clock (tests).
+    #[arg(long, hide = true, value_name = "UNIX")]
+    pub now: Option<u64>,
+}
+
 /// `trove publication …`.
 #[derive(Debug, Subcommand)]
 pub enum PublicationCommand {
-    /// Verify a publication directory; names each bad file. Exit 0 ok, 1 problems.
+    /// Verify a publication directory or URL; names each bad file. Exit 0 ok, 1 problems.
+    ///
+    /// A URL is downloaded into a temporary directory by the mirror's verifying sync (every
+    /// signature and hash checked as it arrives), then checked whole.
     ///
     /// Example: trove publication verify ./pub --key 3b6a…
+    /// Example: trove publication verify https://leaks.example.org/pub/
     Verify {
-        /// The publication directory.
+        /// The publication directory, or its base URL.
         target: String,
         /// Pin the publisher's public key (hex).
         #[arg(long, value_name = "HEX")]
@@ -288,6 +362,21 @@ pub struct ServeArgs {
     /// Requests per second allowed per client IP; 0 turns rate limiting off.
     #[arg(long, default_value_t = 50, value_name = "N")]
     pub rate_limit: u32,
+    /// Mirror these origins into DIR and serve it, following them (poll interval:
+    /// TROVE_MIRROR_INTERVAL seconds, default 60). DIR may start empty.
+    #[arg(long, value_name = "URL", num_args = 1..)]
+    pub mirror_of: Vec<String>,
+    /// With --mirror-of: the publisher's public key (hex); default: trust on first use.
+    #[arg(long, value_name = "HEX", requires = "mirror_of")]
+    pub mirror_key: Option<String>,
+    /// With --mirror-of: seconds between polls.
+    #[arg(
+        long,
+        env = "TROVE_MIRROR_INTERVAL",
+        default_value_t = 60,
+        value_name = "SECONDS"
+    )]
+    pub mirror_interval: u64,
 }
 
 /// Arguments of `trove verify`.

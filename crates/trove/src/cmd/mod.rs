@@ -3,6 +3,7 @@
 mod demo;
 mod ingest;
 mod keys;
+mod mirror;
 mod publication;
 mod release;
 mod serve;
@@ -44,6 +45,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Release(c) => release::run(&vault_dir, c),
         Command::Publication(c) => publication::run(c),
         Command::Serve(args) => serve::run(args),
+        Command::Mirror(args) => mirror::run(args),
         Command::Verify(args) => verify::run(&vault_dir, args),
         Command::Keys(c) => keys::run(&vault_dir, c),
     }
