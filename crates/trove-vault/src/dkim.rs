@@ -100,7 +100,8 @@ pub struct VerifyRun {
     pub all: bool,
     /// Judge `x=` expiry at this time instead of each signature's own `t=`.
     pub now: Option<u64>,
-    /// Look keys missing from the store up in DNS (and store them with the lookup date).
+    /// Look keys missing from the store up in DNS (and store them with the lookup date);
+    /// messages that lacked a key are re-opened for this.
     pub dns: Option<DnsKeyFetcher>,
     /// Time stamp for results and DNS-fetched keys.
     pub checked_at: u64,
@@ -321,6 +322,16 @@ impl Vault {
         ensure_schema(&self.conn)?;
         if run.all {
             self.conn.execute("DELETE FROM dkim_checked", [])?;
+        } else if run.dns.is_some() {
+            // Asked to look missing keys up: re-open the messages that lacked a key, unless DNS
+            // already said the name does not exist.
+            self.conn.execute(
+                "DELETE FROM dkim_checked WHERE message IN (
+                    SELECT r.message FROM dkim_results r WHERE r.result = 'no_key'
+                    AND NOT EXISTS (SELECT 1 FROM dkim_key_failures f
+                                    WHERE f.selector = r.selector AND f.domain = r.domain))",
+                [],
+            )?;
         }
         let mut keys = self.dkim_keys()?;
         let todo: Vec<(i64, String)> = {
@@ -365,20 +376,28 @@ impl Vault {
                 }
                 if !missing.is_empty() {
                     let mut entries = Vec::new();
+                    let mut nxdomains = Vec::new();
                     for (s, d) in &missing {
                         match dns.fetch(s, d, run.checked_at) {
                             Ok(record) => {
                                 keys_fetched += 1;
                                 entries.push(KeyFileEntry::Key(record));
                             }
-                            Err(failure) => entries.push(KeyFileEntry::Failure {
-                                selector: s.clone(),
-                                domain: d.clone(),
-                                failure,
-                            }),
+                            // A name that does not exist is remembered (with the date), so later
+                            // runs do not ask again; timeouts and server failures are transient
+                            // and are not stored: the next `--dns` run asks again.
+                            Err(LookupFailure::NxDomain) => nxdomains.push((s.clone(), d.clone())),
+                            Err(_) => {}
                         }
                     }
                     self.add_dkim_keys(entries)?;
+                    for (s, d) in nxdomains {
+                        self.conn.execute(
+                            "INSERT OR IGNORE INTO dkim_key_failures(selector, domain, failure, provenance, added_at)
+                             VALUES (?1, ?2, 'nxdomain', 'dns lookup', ?3)",
+                            params![s, d, run.checked_at as i64],
+                        )?;
+                    }
                     keys = self.dkim_keys()?;
                     let blobs = &self.blobs;
                     verdicts = chunk

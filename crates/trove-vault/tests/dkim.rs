@@ -273,6 +273,19 @@ fn tampering_fails_with_the_right_reason_and_warnings_are_stored() {
     // l= with content appended after signing: still a pass, with both l= warnings.
     let mut appended = signer.sign(&message(6, "alice@example.org"), &HEADERS, true);
     appended.extend_from_slice(b"Appended after signing.\r\n");
+    // A second From added above the signature: the signed (bottom-most) From still verifies,
+    // but a mail client may show the forged one: pass with unsigned_duplicate_header.
+    let mut above = b"From: Mallory <mallory@evil.test>\r\n".to_vec();
+    above.extend(signer.sign(&message(7, "alice@example.org"), &HEADERS, false));
+    // A From added at the end of the header block is the one h= selects: signature_mismatch.
+    let below = String::from_utf8(signer.sign(&message(8, "alice@example.org"), &HEADERS, false))
+        .unwrap()
+        .replacen(
+            "\r\n\r\n",
+            "\r\nFrom: Mallory <mallory@evil.test>\r\n\r\n",
+            1,
+        )
+        .into_bytes();
     let files = vec![
         ("1.eml".to_string(), good),
         ("2.eml".to_string(), body_tampered),
@@ -280,6 +293,8 @@ fn tampering_fails_with_the_right_reason_and_warnings_are_stored() {
         ("4.eml".to_string(), from_unsigned),
         ("5.eml".to_string(), unrelated),
         ("6.eml".to_string(), appended),
+        ("7.eml".to_string(), above),
+        ("8.eml".to_string(), below),
     ];
     ingest_files(&mut vault, &t.path().join("in"), &files);
     vault
@@ -321,7 +336,17 @@ fn tampering_fails_with_the_right_reason_and_warnings_are_stored() {
         "{:?}",
         get(6)
     );
-    assert_eq!(r.totals.results["fail"], 2);
+    assert_eq!(get(7).0, "pass");
+    assert!(
+        get(7).2.contains(&"unsigned_duplicate_header".to_string()),
+        "{:?}",
+        get(7)
+    );
+    assert_eq!(
+        (get(8).0.as_str(), get(8).1.as_str()),
+        ("fail", "signature_mismatch")
+    );
+    assert_eq!(r.totals.results["fail"], 3);
     assert_eq!(r.totals.reasons["body_hash_mismatch"], 1);
     assert_eq!(r.totals.warnings["from_not_signed"], 1);
 }

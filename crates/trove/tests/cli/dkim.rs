@@ -676,6 +676,26 @@ fn verify_dns_fetches_missing_keys_from_a_local_dnsmasq() {
         .replace("s=s2026", "s=gone");
     files.push(("3.eml".into(), other.into_bytes()));
     let vault = vault_with(t.path(), &files);
+    // First no DNS server at all (a closed port): a transient failure, not remembered.
+    let closed = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = run_ok(
+        &vault,
+        &[
+            "verify",
+            "--jsonl",
+            "--dns",
+            "--dns-server",
+            &format!("127.0.0.1:{closed}"),
+            "--dns-timeout",
+            "1",
+        ],
+        0,
+    );
+    assert!(jsonl(&out).iter().all(|r| r["result"] == "no_key"), "{out}");
     let dns = start_dnsmasq(
         &[(format!("{SELECTOR}._domainkey.{DOMAIN}"), signer.txt())],
         t.path(),
