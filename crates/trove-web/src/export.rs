@@ -665,7 +665,7 @@ fn search_page(
     let mut b = String::from(
         "<h1>Search</h1><form id=\"static-search\" role=\"search\" action=\"index.html\" method=\"get\" data-index=\"\" data-root=\"../\">\
 <label for=\"static-q\">Words</label> <input id=\"static-q\" name=\"q\" type=\"search\"> <button>Search</button></form>\
-<p id=\"status\"></p><noscript><p><strong>Search needs JavaScript, which is off.</strong> Every message is still reachable: browse by release, month or correspondent below.</p></noscript>\
+<p id=\"status\"></p><p id=\"nojs\"><strong>Search runs in your browser with JavaScript, which is off or blocked here.</strong> Every message is still reachable: browse by release, month or correspondent below.</p>\
 <div id=\"results\" aria-live=\"polite\"></div><p>All words must appear (subject, sender, recipients or body); end a word with <code>*</code> to match its beginning.</p>",
     );
     b.push_str("<h2>Browse by release</h2><ul>");

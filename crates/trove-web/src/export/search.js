@@ -142,6 +142,8 @@
       status.textContent = "The search index could not be loaded (" + e.message + "). Serve this folder over HTTP, or browse below.";
     });
   }
+  var note = document.getElementById("nojs");
+  if (note) note.hidden = true;
   var q = new URLSearchParams(location.search).get("q") || "";
   input.value = q;
   document.documentElement.classList.add("js");
