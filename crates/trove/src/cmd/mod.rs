@@ -1,6 +1,7 @@
 //! One file per subcommand; `run` dispatches.
 
 mod demo;
+mod export;
 mod ingest;
 mod publication;
 mod release;
@@ -42,5 +43,6 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Release(c) => release::run(&vault_dir, c),
         Command::Publication(c) => publication::run(c),
         Command::Serve(args) => serve::run(args),
+        Command::Export(c) => export::run(c),
     }
 }

@@ -12,6 +12,8 @@ mod crash;
 /// `trove demo` builds its synthetic corpus and vault.
 mod demo;
 
+/// `trove export static`: a publication as a static website.
+mod export;
 /// Releases: publish, list, `publication verify` catching tampering, SIGKILL during publish.
 mod release;
 /// `trove serve` over a publication directory.
