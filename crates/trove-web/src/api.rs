@@ -153,6 +153,11 @@ fn rfc3339(t: u64) -> String {
 
 /// The Atom feed: one entry per release, newest first.
 pub fn atom(m: &ReadModel) -> String {
+    atom_with(&crate::html::Links::server(), m)
+}
+
+/// The Atom feed with links from `l` (relative ones resolve against the feed's own URL).
+pub fn atom_with(l: &crate::html::Links, m: &ReadModel) -> String {
     let d = m.publication.descriptor();
     let id = m.publication.id().to_hex();
     let updated = m
@@ -161,14 +166,15 @@ pub fn atom(m: &ReadModel) -> String {
         .last()
         .map_or(d.created_at, |r| r.published_at);
     let mut o = format!(
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>{}</title><id>urn:trove:{id}</id><updated>{}</updated><link href=\"/\"/>",
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>{}</title><id>urn:trove:{id}</id><updated>{}</updated><link href=\"{}\"/>",
         esc(&d.name),
-        rfc3339(updated)
+        rfc3339(updated),
+        esc(&l.home())
     );
     for r in m.publication.manifests().iter().rev() {
         o.push_str(&format!(
-            "<entry><title>{}</title><id>urn:trove:{id}:release:{}</id><updated>{}</updated><link href=\"/release/{}\"/><summary>{} messages</summary></entry>",
-            esc(&r.title), r.release, rfc3339(r.published_at), r.release, r.messages.len()
+            "<entry><title>{}</title><id>urn:trove:{id}:release:{}</id><updated>{}</updated><link href=\"{}\"/><summary>{} messages</summary></entry>",
+            esc(&r.title), r.release, rfc3339(r.published_at), esc(&l.release(r.release)), r.messages.len()
         ));
     }
     o.push_str("</feed>\n");

@@ -35,6 +35,159 @@ pub fn url_seg(s: &str) -> String {
     o
 }
 
+/// Where a page's links point: absolute paths on the server (`/emailid/7`),
+/// relative files in a static export (`../../emailid/7/index.html`), so the
+/// same renderers serve both.
+#[derive(Debug, Clone)]
+pub struct Links {
+    /// Prefix of every link: `/` on the server, `../` repeated to the site root in an export.
+    pub base: String,
+    /// Static export: links name files (`index.html`, `N.eml`), there is no API,
+    /// and pages carry their Content-Security-Policy in a `<meta>`.
+    pub static_site: bool,
+}
+
+/// The policy a static page carries in its `<meta>` (a static host sends no headers):
+/// the server's [`crate::CSP`] plus the export's own search script and index.
+pub const CSP_STATIC: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; base-uri 'none'; form-action 'self'";
+
+impl Links {
+    /// The server's absolute links.
+    pub fn server() -> Links {
+        Links {
+            base: "/".into(),
+            static_site: false,
+        }
+    }
+    /// Relative links for a static page `depth` directories below the site root.
+    pub fn relative(depth: usize) -> Links {
+        Links {
+            base: "../".repeat(depth),
+            static_site: true,
+        }
+    }
+    fn page(&self, path: &str) -> String {
+        if self.static_site {
+            format!("{}{path}/index.html", self.base)
+        } else {
+            format!("{}{path}", self.base)
+        }
+    }
+    /// The home page.
+    pub fn home(&self) -> String {
+        if self.static_site {
+            format!("{}index.html", self.base)
+        } else {
+            self.base.clone()
+        }
+    }
+    /// A file at the site root (`style.css`, `feed.atom`).
+    pub fn file(&self, name: &str) -> String {
+        format!("{}{name}", self.base)
+    }
+    /// The search page.
+    pub fn search(&self) -> String {
+        self.page("search")
+    }
+    /// A publication file (`pub/descriptor.json`).
+    pub fn pub_file(&self, path: &str) -> String {
+        format!("{}pub/{path}", self.base)
+    }
+    /// A release page.
+    pub fn release(&self, r: u64) -> String {
+        self.page(&format!("release/{r}"))
+    }
+    /// A message page.
+    pub fn message(&self, id: u64) -> String {
+        self.page(&format!("emailid/{id}"))
+    }
+    /// A message's raw source (`N.eml` in an export).
+    pub fn raw(&self, id: u64) -> String {
+        if self.static_site {
+            format!("{}emailid/{id}/raw/{id}.eml", self.base)
+        } else {
+            format!("{}emailid/{id}/raw", self.base)
+        }
+    }
+    /// A message's sanitised HTML body (the sandboxed frame's source).
+    pub fn body(&self, id: u64) -> String {
+        if self.static_site {
+            format!("{}emailid/{id}/body.html", self.base)
+        } else {
+            format!("{}emailid/{id}/html", self.base)
+        }
+    }
+    /// Attachment `k` (1-based) of message `id`, under its `name` in an export.
+    pub fn attachment(&self, id: u64, k: usize, name: &str) -> String {
+        if self.static_site {
+            format!("{}emailid/{id}/attachment/{k}/{}", self.base, url_seg(name))
+        } else {
+            format!("{}emailid/{id}/attachment/{k}", self.base)
+        }
+    }
+    /// A thread page, named by one of its message ids.
+    pub fn thread(&self, id: u64) -> String {
+        self.page(&format!("thread/{id}"))
+    }
+    /// A correspondent page (by lower-cased address).
+    pub fn correspondent(&self, addr: &str) -> String {
+        if self.static_site {
+            self.page(&format!(
+                "correspondent/{}",
+                url_seg(&static_dir_name(addr))
+            ))
+        } else {
+            self.page(&format!("correspondent/{}", url_seg(addr)))
+        }
+    }
+    /// An API path (`api/messages/7`): none in a static export.
+    pub fn api(&self, path: &str) -> Option<String> {
+        (!self.static_site).then(|| format!("{}api/{path}", self.base))
+    }
+}
+
+/// The directory name of a correspondent's page in a static export: the
+/// address itself when it is plain (`[a-z0-9._@-]`, at most 100 bytes, not
+/// starting with a dot), else `x-` and a BLAKE3 prefix, so no address can name
+/// a path outside its folder or one a file system or host mangles.
+pub fn static_dir_name(addr: &str) -> String {
+    let plain = !addr.is_empty()
+        && addr.len() <= 100
+        && !addr.starts_with('.')
+        && !addr.starts_with("x-")
+        && addr.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'@' | b'-')
+        });
+    if plain {
+        addr.to_string()
+    } else {
+        format!(
+            "x-{}",
+            &trove_publication::Hash::of(addr.as_bytes()).to_hex()[..24]
+        )
+    }
+}
+
+/// The file name of an attachment in a static export: its [`safe_name`](crate::safe_name),
+/// plus `.bin` unless its extension is one a static host serves as inert
+/// content (never `.html`, `.svg`, `.xml`, `.js`: those would run on the site's origin).
+pub fn static_attachment_name(safe: &str) -> String {
+    const INERT: &[&str] = &[
+        "pdf", "png", "jpg", "jpeg", "gif", "txt", "zip", "ics", "csv", "doc", "docx", "xls",
+        "xlsx", "ppt", "pptx", "odt", "ods", "odp", "rtf", "eml", "tif", "tiff", "bmp", "gz",
+        "mp3", "mp4", "wav", "patch", "diff",
+    ];
+    let ext = safe
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    if INERT.contains(&ext.as_str()) {
+        safe.to_string()
+    } else {
+        format!("{safe}.bin")
+    }
+}
+
 /// The stylesheet served at `/style.css`.
 pub const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:0 auto;padding:0 1rem;color:#111;background:#fff}\
 header,footer{border-bottom:1px solid #ccc;padding:.5rem 0}footer{border-top:1px solid #ccc;border-bottom:0;margin-top:2rem;font-size:.9rem}\
@@ -45,22 +198,46 @@ nav ul{list-style:none;padding:0}nav li{display:inline;margin-right:1rem}@media(
 
 /// Wraps `body` in the page layout.
 pub fn page(title: &str, name: &str, body: &str) -> String {
+    page_with(&Links::server(), title, name, body)
+}
+
+/// Wraps `body` in the page layout, with links from `l`.
+pub fn page_with(l: &Links, title: &str, name: &str, body: &str) -> String {
+    let csp = if l.static_site {
+        format!("<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP_STATIC}\">")
+    } else {
+        String::new()
+    };
+    let api = l
+        .api("openapi.json")
+        .map(|u| format!("<li><a href=\"{u}\">API</a></li>"))
+        .unwrap_or_default();
     format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-<title>{t}</title><link rel=\"stylesheet\" href=\"/style.css\">\
-<link rel=\"alternate\" type=\"application/atom+xml\" href=\"/feed.atom\" title=\"Releases\"></head>\
-<body><header><nav aria-label=\"Site\"><ul><li><a href=\"/\">{n}</a></li><li><a href=\"/search\">Search</a></li>\
-<li><a href=\"/feed.atom\">Atom feed</a></li><li><a href=\"/api/openapi.json\">API</a></li></ul></nav>\
-<form role=\"search\" action=\"/search\" method=\"get\"><label for=\"q\">Search</label> <input id=\"q\" name=\"q\" type=\"search\"> <button>Go</button></form></header>\
-<main>{body}</main><footer>Every message is published with its raw source; verify it with the publisher's key from <a href=\"/pub/descriptor.json\">descriptor.json</a>.</footer></body></html>",
+{csp}<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+<title>{t}</title><link rel=\"stylesheet\" href=\"{style}\">\
+<link rel=\"alternate\" type=\"application/atom+xml\" href=\"{feed}\" title=\"Releases\"></head>\
+<body><header><nav aria-label=\"Site\"><ul><li><a href=\"{home}\">{n}</a></li><li><a href=\"{search}\">Search</a></li>\
+<li><a href=\"{feed}\">Atom feed</a></li>{api}</ul></nav>\
+<form role=\"search\" action=\"{search}\" method=\"get\"><label for=\"q\">Search</label> <input id=\"q\" name=\"q\" type=\"search\"> <button>Go</button></form></header>\
+<main>{body}</main><footer>Every message is published with its raw source; verify it with the publisher's key from <a href=\"{desc}\">descriptor.json</a>.</footer></body></html>",
         t = esc(title),
         n = esc(name),
+        style = l.file("style.css"),
+        feed = l.file("feed.atom"),
+        home = l.home(),
+        search = l.search(),
+        desc = l.pub_file("descriptor.json"),
     )
 }
 
 /// A table of messages.
 pub fn list(items: &[&Item]) -> String {
+    list_with(&Links::server(), items)
+}
+
+/// A table of messages, with links from `l`.
+pub fn list_with(l: &Links, items: &[&Item]) -> String {
     let mut o = String::from("<table><thead><tr><th scope=\"col\">#</th><th scope=\"col\">Date</th><th scope=\"col\">From</th><th scope=\"col\">Subject</th></tr></thead><tbody>");
     for it in items {
         let subject = if it.subject.is_empty() {
@@ -70,10 +247,11 @@ pub fn list(items: &[&Item]) -> String {
         };
         let _ = write!(
             o,
-            "<tr><td><a href=\"/emailid/{id}\">{id}</a></td><td>{d}</td><td><a href=\"/correspondent/{fa}\">{f}</a></td><td><a href=\"/emailid/{id}\">{s}</a></td></tr>",
+            "<tr><td><a href=\"{u}\">{id}</a></td><td>{d}</td><td><a href=\"{fa}\">{f}</a></td><td><a href=\"{u}\">{s}</a></td></tr>",
             id = it.id,
+            u = l.message(it.id),
             d = esc(it.date.get(..10).unwrap_or(&it.date)),
-            fa = esc(&url_seg(&address(&it.from))),
+            fa = esc(&l.correspondent(&address(&it.from))),
             f = esc(&it.from),
             s = esc(subject),
         );
@@ -120,15 +298,21 @@ pub fn timeline(months: &[(&String, &u64)]) -> String {
 
 /// The home page.
 pub fn home(m: &ReadModel) -> String {
+    home_with(&Links::server(), m)
+}
+
+/// The home page, with links from `l`.
+pub fn home_with(l: &Links, m: &ReadModel) -> String {
     let d = m.publication.descriptor();
     let mut b = format!(
-        "<h1>{}</h1><p>{}</p><p>{} messages in {} releases, {} threads, {} senders. <a href=\"/feed.atom\">Atom feed of releases</a>.</p>",
+        "<h1>{}</h1><p>{}</p><p>{} messages in {} releases, {} threads, {} senders. <a href=\"{}\">Atom feed of releases</a>.</p>",
         esc(&d.name),
         esc(&d.description),
         m.items.len(),
         m.publication.latest_release(),
         m.threads.len(),
-        m.sent.len()
+        m.sent.len(),
+        l.file("feed.atom")
     );
     let months: Vec<_> = m.months.iter().collect();
     b.push_str(&timeline(&months));
@@ -136,8 +320,8 @@ pub fn home(m: &ReadModel) -> String {
     for r in m.publication.manifests().iter().rev() {
         let _ = write!(
             b,
-            "<li><a href=\"/release/{}\">{}</a>: {} messages (emailid {} to {})</li>",
-            r.release,
+            "<li><a href=\"{}\">{}</a>: {} messages (emailid {} to {})</li>",
+            l.release(r.release),
             esc(&r.title),
             r.messages.len(),
             r.first_id,
@@ -146,12 +330,17 @@ pub fn home(m: &ReadModel) -> String {
     }
     b.push_str("</ul><h2>Latest messages</h2>");
     let latest: Vec<&Item> = m.items.iter().rev().take(20).collect();
-    b.push_str(&list(&latest));
-    page(&d.name, &d.name, &b)
+    b.push_str(&list_with(l, &latest));
+    page_with(l, &d.name, &d.name, &b)
 }
 
 /// The page of one message.
 pub fn message(m: &ReadModel, id: u64, r: &Rendered) -> Option<String> {
+    message_with(&Links::server(), m, id, r)
+}
+
+/// The page of one message, with links from `l`.
+pub fn message_with(l: &Links, m: &ReadModel, id: u64, r: &Rendered) -> Option<String> {
     let (man, e) = m.publication.message(id)?;
     let it = m.item(id)?;
     let name = &m.publication.descriptor().name;
@@ -161,9 +350,9 @@ pub fn message(m: &ReadModel, id: u64, r: &Rendered) -> Option<String> {
         &it.subject
     };
     let mut b = format!(
-        "<article><h1>{}</h1><p>emailid {id}, published in <a href=\"/release/{}\">{}</a>.</p>",
+        "<article><h1>{}</h1><p>emailid {id}, published in <a href=\"{}\">{}</a>.</p>",
         esc(title),
-        man.release,
+        l.release(man.release),
         esc(&man.title)
     );
     // DKIM badge.
@@ -207,8 +396,8 @@ pub fn message(m: &ReadModel, id: u64, r: &Rendered) -> Option<String> {
     for f in &e.summary.from {
         let _ = write!(
             b,
-            "<p>Sender: <a href=\"/correspondent/{}\">{}</a></p>",
-            esc(&url_seg(&address(f))),
+            "<p>Sender: <a href=\"{}\">{}</a></p>",
+            esc(&l.correspondent(&address(f))),
             esc(f)
         );
     }
@@ -216,16 +405,17 @@ pub fn message(m: &ReadModel, id: u64, r: &Rendered) -> Option<String> {
         let _ = write!(b, "<h2>Text</h2><pre>{}</pre>", esc(t));
     }
     if r.html.is_some() {
-        let _ = write!(b, "<h2>HTML (sanitised, scripts and remote images blocked)</h2><iframe sandbox=\"\" title=\"HTML body of message {id}\" src=\"/emailid/{id}/html\"></iframe>");
+        let _ = write!(b, "<h2>HTML (sanitised, scripts and remote images blocked)</h2><iframe sandbox=\"\" title=\"HTML body of message {id}\" src=\"{}\"></iframe>", l.body(id));
     }
     if !e.attachments.is_empty() {
         b.push_str("<h2>Attachments</h2><ul>");
         for (k, a) in e.attachments.iter().enumerate() {
+            let name = crate::server::safe_name(a.file_name.as_deref(), k + 1);
             let _ = write!(
                 b,
-                "<li><a href=\"/emailid/{id}/attachment/{}\" download>{}</a> ({}, {} bytes)</li>",
-                k + 1,
-                esc(&crate::server::safe_name(a.file_name.as_deref(), k + 1)),
+                "<li><a href=\"{}\" download>{}</a> ({}, {} bytes)</li>",
+                esc(&l.attachment(id, k + 1, &static_attachment_name(&name))),
+                esc(&name),
                 esc(&a.content_type),
                 a.size
             );
@@ -237,27 +427,120 @@ pub fn message(m: &ReadModel, id: u64, r: &Rendered) -> Option<String> {
     if id > 1 {
         let _ = write!(
             b,
-            "<li><a rel=\"prev\" href=\"/emailid/{}\">Previous</a></li>",
-            id - 1
+            "<li><a rel=\"prev\" href=\"{}\">Previous</a></li>",
+            l.message(id - 1)
         );
     }
     if id < m.items.len() as u64 {
         let _ = write!(
             b,
-            "<li><a rel=\"next\" href=\"/emailid/{}\">Next</a></li>",
-            id + 1
+            "<li><a rel=\"next\" href=\"{}\">Next</a></li>",
+            l.message(id + 1)
         );
     }
     let _ = write!(
         b,
-        "<li><a href=\"/thread/{id}\">Thread ({} messages)</a></li><li><a href=\"/emailid/{id}/raw\">Raw source (.eml)</a></li><li><a href=\"/api/messages/{id}\">JSON</a></li></ul></nav>",
-        thread.len()
+        "<li><a href=\"{}\">Thread ({} messages)</a></li><li><a href=\"{}\">Raw source (.eml)</a></li>{}</ul></nav>",
+        l.thread(thread.first().copied().unwrap_or(id)),
+        thread.len(),
+        l.raw(id),
+        l.api(&format!("messages/{id}"))
+            .map(|u| format!("<li><a href=\"{u}\">JSON</a></li>"))
+            .unwrap_or_default()
     );
     if thread.len() > 1 {
         b.push_str("<h2>In this thread</h2>");
         let items: Vec<&Item> = thread.iter().filter_map(|t| m.item(*t)).collect();
-        b.push_str(&list(&items));
+        b.push_str(&list_with(l, &items));
     }
     b.push_str("</article>");
-    Some(page(title, name, &b))
+    Some(page_with(l, title, name, &b))
+}
+
+/// A release page: its messages and bulk files; `None` when there is no such release.
+pub fn release_with(l: &Links, m: &ReadModel, r: u64) -> Option<String> {
+    let man = m.publication.manifest(r)?;
+    let items: Vec<&Item> = man.messages.iter().filter_map(|e| m.item(e.id)).collect();
+    let name = &m.publication.descriptor().name;
+    let mut files = String::new();
+    for f in &man.files {
+        let _ = write!(
+            files,
+            "<li><a href=\"{}\">{}</a> ({} bytes)</li>",
+            esc(&l.pub_file(&f.path)),
+            esc(&f.path),
+            f.size
+        );
+    }
+    let mp = trove_publication::layout::manifest_path(man.release);
+    let body = format!(
+        "<h1>{}</h1><p>Release {}, {} messages, manifest <a href=\"{}\">{}</a>.</p><ul>{files}</ul>{}",
+        esc(&man.title), man.release, man.messages.len(), esc(&l.pub_file(&mp)), mp, list_with(l, &items)
+    );
+    Some(page_with(l, &man.title, name, &body))
+}
+
+/// The page of the thread holding message `id`; `None` when there is no such message.
+pub fn thread_with(l: &Links, m: &ReadModel, id: u64) -> Option<String> {
+    m.item(id)?;
+    let items: Vec<&Item> = m.thread_of(id).iter().filter_map(|t| m.item(*t)).collect();
+    let title = items.first().map(|i| i.subject.clone()).unwrap_or_default();
+    let body = format!(
+        "<h1>Thread: {}</h1><p>{} messages.</p>{}",
+        esc(&title),
+        items.len(),
+        list_with(l, &items)
+    );
+    Some(page_with(
+        l,
+        &title,
+        &m.publication.descriptor().name,
+        &body,
+    ))
+}
+
+/// The page of a lower-cased address: who it wrote to and heard from, a
+/// timeline and its messages; `None` when it never appears.
+pub fn correspondent_with(l: &Links, m: &ReadModel, addr: &str) -> Option<String> {
+    if !m.sent.contains_key(addr) && !m.received.contains_key(addr) {
+        return None;
+    }
+    let (to, from) = crate::server::counterparts(m, addr);
+    let sent = m.sent.get(addr).map_or(0, Vec::len);
+    let recv = m.received.get(addr).map_or(0, Vec::len);
+    let mut months: std::collections::BTreeMap<String, u64> = Default::default();
+    let ids: Vec<u64> = m
+        .sent
+        .get(addr)
+        .into_iter()
+        .flatten()
+        .chain(m.received.get(addr).into_iter().flatten())
+        .copied()
+        .collect();
+    for id in &ids {
+        if let Some(mo) = m.item(*id).and_then(|i| i.date.get(..7)) {
+            *months.entry(mo.to_string()).or_default() += 1;
+        }
+    }
+    let lst = |v: &[(String, usize)]| {
+        v.iter()
+            .map(|(a, c)| {
+                format!(
+                    "<li><a href=\"{}\">{}</a> ({c})</li>",
+                    esc(&l.correspondent(a)),
+                    esc(a)
+                )
+            })
+            .collect::<String>()
+    };
+    let mut items: Vec<&Item> = ids.iter().filter_map(|i| m.item(*i)).collect();
+    items.sort_by_key(|i| i.id);
+    items.dedup_by_key(|i| i.id);
+    let body = format!(
+        "<h1>{a}</h1><p>Sent {sent} messages, received {recv}.</p>{tl}<h2>Wrote to</h2><ul>{}</ul><h2>Heard from</h2><ul>{}</ul><h2>Messages</h2>{}",
+        lst(&to), lst(&from), list_with(l, &items),
+        a = esc(addr),
+        tl = timeline(&months.iter().collect::<Vec<_>>()),
+    );
+    Some(page_with(l, addr, &m.publication.descriptor().name, &body))
 }

@@ -40,6 +40,7 @@
 
 mod api;
 mod error;
+pub mod export;
 mod html;
 mod mail;
 mod model;
@@ -48,6 +49,7 @@ mod server;
 
 pub use api::openapi;
 pub use error::{Error, Result};
+pub use html::Links;
 pub use mail::{render, sanitize, Rendered};
 pub use model::{Item, ReadModel};
 pub use search::{Search, SubstringSearch};

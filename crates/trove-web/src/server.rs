@@ -232,25 +232,10 @@ async fn style() -> Response {
 
 async fn release(State(s): State<Site>, Path(r): Path<String>) -> Response {
     let m = s.model();
-    let Some(man) = parse_id(&r).and_then(|r| m.publication.manifest(r)) else {
-        return not_found();
-    };
-    let items: Vec<&Item> = man.messages.iter().filter_map(|e| m.item(e.id)).collect();
-    let name = &m.publication.descriptor().name;
-    let mut files = String::new();
-    for f in &man.files {
-        files.push_str(&format!(
-            "<li><a href=\"/pub/{}\">{}</a> ({} bytes)</li>",
-            html::esc(&f.path),
-            html::esc(&f.path),
-            f.size
-        ));
+    match parse_id(&r).and_then(|r| html::release_with(&html::Links::server(), &m, r)) {
+        Some(page) => Html(page).into_response(),
+        None => not_found(),
     }
-    let body = format!(
-        "<h1>{}</h1><p>Release {}, {} messages, manifest <a href=\"/pub/{}\">{}</a>.</p><ul>{files}</ul>{}",
-        html::esc(&man.title), man.release, man.messages.len(), layout::manifest_path(man.release), layout::manifest_path(man.release), html::list(&items)
-    );
-    Html(html::page(&man.title, name, &body)).into_response()
 }
 
 async fn message(State(s): State<Site>, Path(id): Path<String>) -> Response {
@@ -393,18 +378,10 @@ async fn attachment(
 
 async fn thread(State(s): State<Site>, Path(id): Path<String>) -> Response {
     let m = s.model();
-    let Some(id) = parse_id(&id).filter(|id| m.item(*id).is_some()) else {
-        return not_found();
-    };
-    let items: Vec<&Item> = m.thread_of(id).iter().filter_map(|t| m.item(*t)).collect();
-    let title = items.first().map(|i| i.subject.clone()).unwrap_or_default();
-    let body = format!(
-        "<h1>Thread: {}</h1><p>{} messages.</p>{}",
-        html::esc(&title),
-        items.len(),
-        html::list(&items)
-    );
-    Html(html::page(&title, &m.publication.descriptor().name, &body)).into_response()
+    match parse_id(&id).and_then(|id| html::thread_with(&html::Links::server(), &m, id)) {
+        Some(page) => Html(page).into_response(),
+        None => not_found(),
+    }
 }
 
 /// (address, count) pairs.
@@ -440,47 +417,13 @@ pub(crate) fn counterparts(m: &ReadModel, addr: &str) -> (Counts, Counts) {
 async fn correspondent(State(s): State<Site>, Path(addr): Path<String>) -> Response {
     let m = s.model();
     let addr = addr.to_ascii_lowercase();
-    if addr.len() > 320 || (!m.sent.contains_key(&addr) && !m.received.contains_key(&addr)) {
+    if addr.len() > 320 {
         return not_found();
     }
-    let (to, from) = counterparts(&m, &addr);
-    let sent = m.sent.get(&addr).map_or(0, Vec::len);
-    let recv = m.received.get(&addr).map_or(0, Vec::len);
-    let mut months: std::collections::BTreeMap<String, u64> = Default::default();
-    let ids: Vec<u64> = m
-        .sent
-        .get(&addr)
-        .into_iter()
-        .flatten()
-        .chain(m.received.get(&addr).into_iter().flatten())
-        .copied()
-        .collect();
-    for id in &ids {
-        if let Some(mo) = m.item(*id).and_then(|i| i.date.get(..7)) {
-            *months.entry(mo.to_string()).or_default() += 1;
-        }
+    match html::correspondent_with(&html::Links::server(), &m, &addr) {
+        Some(page) => Html(page).into_response(),
+        None => not_found(),
     }
-    let lst = |v: &[(String, usize)]| {
-        v.iter()
-            .map(|(a, c)| {
-                format!(
-                    "<li><a href=\"/correspondent/{}\">{}</a> ({c})</li>",
-                    html::esc(&html::url_seg(a)),
-                    html::esc(a)
-                )
-            })
-            .collect::<String>()
-    };
-    let mut items: Vec<&Item> = ids.iter().filter_map(|i| m.item(*i)).collect();
-    items.sort_by_key(|i| i.id);
-    items.dedup_by_key(|i| i.id);
-    let body = format!(
-        "<h1>{a}</h1><p>Sent {sent} messages, received {recv}.</p>{tl}<h2>Wrote to</h2><ul>{}</ul><h2>Heard from</h2><ul>{}</ul><h2>Messages</h2>{}",
-        lst(&to), lst(&from), html::list(&items),
-        a = html::esc(&addr),
-        tl = html::timeline(&months.iter().collect::<Vec<_>>()),
-    );
-    Html(html::page(&addr, &m.publication.descriptor().name, &body)).into_response()
 }
 
 /// Query string of the search page and API.

@@ -123,6 +123,44 @@ pub enum Command {
     ///
     /// Example: trove mirror https://leaks.example.org/ ./mirror --from https://m2.example.net/ --follow
     Mirror(MirrorArgs),
+    /// Render a publication for hosts that serve only files.
+    ///
+    /// Example: trove export static ./publication ./site
+    #[command(subcommand)]
+    Export(ExportCommand),
+}
+
+/// `trove export …`.
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Render a publication directory as a static website: the pages of `trove serve`
+    /// with relative links (works from any static host, under any sub-path), a search
+    /// that runs in the browser (and a browse page without JavaScript), and the
+    /// publication's own files under pub/ so `trove mirror` can pull from the copy.
+    ///
+    /// Writes OUT.tmp, verifies the copy, then replaces OUT; a re-run reuses what did
+    /// not change. OUT must be new, empty, or an earlier export.
+    ///
+    /// Example: trove export static ./publication ./site && rsync -a ./site/ host:/var/www/leak/
+    Static(ExportStaticArgs),
+}
+
+/// Arguments of `trove export static`.
+#[derive(Debug, Args)]
+pub struct ExportStaticArgs {
+    /// The publication directory (never a vault).
+    pub pubdir: PathBuf,
+    /// The folder to write the website into.
+    pub out: PathBuf,
+    /// Render everything again, ignoring the earlier export in OUT.
+    #[arg(long)]
+    pub full: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Verify the copy as of this Unix time instead of the clock.
+    #[arg(long, hide = true, value_name = "UNIX")]
+    pub now: Option<u64>,
 }
 
 /// `trove release …`.

@@ -251,3 +251,125 @@ pub async fn get(addr: SocketAddr, path: &str, extra: &[(&str, &str)]) -> Resp {
         body,
     }
 }
+
+/// The browser the browser tests drive.
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Runs headless Chromium with a fresh profile in `profile`, through the
+/// HTTP proxy `proxy` unless it is empty; returns its standard output
+/// (`--dump-dom` prints the rendered DOM).
+pub fn chromium(profile: &Path, proxy: &str, args: &[&str]) -> String {
+    let mut c = std::process::Command::new(CHROMIUM);
+    c.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        "--window-size=900,1400",
+        "--virtual-time-budget=3000",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()));
+    if !proxy.is_empty() {
+        c.arg(format!("--proxy-server=http://{proxy}"));
+    }
+    let out = c.args(args).output().expect("chromium runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A plain static file server on 127.0.0.1:0 (std only, a thread per
+/// connection) serving `root` under the URL prefix `prefix` (`/a/b/`), the
+/// way any static host would: GET, percent-decoding, `index.html` for
+/// directories, a content type from the extension, no special headers
+/// (except under `/nojs/`: see below).
+pub fn static_server(root: &Path, prefix: &'static str) -> SocketAddr {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    let root = root.to_path_buf();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            let root = root.clone();
+            std::thread::spawn(move || {
+                let mut s = s;
+                let mut buf = Vec::new();
+                let mut b = [0u8; 4096];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut b) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&b[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&buf).into_owned();
+                let target = head.split(' ').nth(1).unwrap_or("/").to_string();
+                let path = target.split(['?', '#']).next().unwrap_or("/");
+                // Under /nojs/ the same files come with a policy that blocks
+                // every script: the page as a reader without JavaScript gets it.
+                let (path, extra) = match path.strip_prefix("/nojs") {
+                    Some(p) => (p, "Content-Security-Policy: script-src 'none'\r\n"),
+                    None => (path, ""),
+                };
+                let (status, ctype, body) = match static_file(&root, prefix, path) {
+                    Some((c, b)) => ("200 OK", c, b),
+                    None => ("404 Not Found", "text/plain", b"not found\n".to_vec()),
+                };
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = s.write_all(&body);
+            });
+        }
+    });
+    addr
+}
+
+/// Percent-decodes a URL path.
+pub fn pct_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let h = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(h, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+fn static_file(root: &Path, prefix: &str, path: &str) -> Option<(&'static str, Vec<u8>)> {
+    let rel = pct_decode(path.strip_prefix(prefix)?)?;
+    let mut p = root.to_path_buf();
+    for seg in rel.split('/') {
+        if seg == ".." || seg.starts_with('.') && !seg.is_empty() {
+            return None;
+        }
+        if !seg.is_empty() {
+            p.push(seg);
+        }
+    }
+    if p.is_dir() {
+        p.push("index.html");
+    }
+    let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let ctype = match ext {
+        "html" => "text/html; charset=utf-8",
+        "css" => "text/css",
+        "js" => "text/javascript",
+        "json" => "application/json",
+        "atom" => "application/atom+xml",
+        "eml" => "message/rfc822",
+        _ => "application/octet-stream",
+    };
+    Some((ctype, std::fs::read(&p).ok()?))
+}

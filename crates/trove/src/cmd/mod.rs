@@ -1,6 +1,7 @@
 //! One file per subcommand; `run` dispatches.
 
 mod demo;
+mod export;
 mod ingest;
 mod keys;
 mod mirror;
@@ -48,5 +49,6 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Mirror(args) => mirror::run(args),
         Command::Verify(args) => verify::run(&vault_dir, args),
         Command::Keys(c) => keys::run(&vault_dir, c),
+        Command::Export(c) => export::run(c),
     }
 }

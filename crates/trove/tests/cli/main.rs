@@ -14,6 +14,8 @@ mod demo;
 
 /// `trove verify`, `trove keys`, DKIM in `trove show`; `verify --dns` against dnsmasq.
 mod dkim;
+/// `trove export static`: a publication as a static website.
+mod export;
 /// Mirrors: origin + three mirrors as separate processes, SIGKILL mid-sync, verify over HTTP.
 mod mirror;
 /// Releases: publish, list, `publication verify` catching tampering, SIGKILL during publish.
