@@ -27,8 +27,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         common::publish(&mut w, "Part 1", drafts, trove_publication::unix_now());
     }
     let rate = a.get(5).and_then(|r| r.parse().ok()).filter(|r| *r > 0);
+    // RATE 0 (or none) turns both budgets off: pages and /pub/.
     let config = trove_web::Config {
         rate_limit: rate,
+        pub_rate_limit: rate.map(|_| trove_web::Config::default().pub_rate_limit.unwrap_or(2_000)),
         max_concurrency: 1024,
         ..Default::default()
     };

@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 
 use crate::html::esc;
 use crate::model::ReadModel;
-use crate::server::{counterparts, parse_id, SearchQuery, Site};
+use crate::search::{safe_snippet, SearchError};
+use crate::server::{counterparts, parse_id, run_search, SearchQuery, Site};
 
 fn nf() -> Response {
     (StatusCode::NOT_FOUND, Json(json!({"error": "not found"}))).into_response()
@@ -89,9 +90,54 @@ async fn correspondent(State(s): State<Site>, Path(a): Path<String>) -> Response
 
 async fn search(State(s): State<Site>, Query(q): Query<SearchQuery>) -> Response {
     let m = s.model();
-    let query: String = q.q.chars().take(500).collect();
-    let (ids, total) = s.search.search(&m, &query, 100);
-    Json(json!({"query": query, "total": total, "results": ids.iter().map(|i| item_json(&m, *i)).collect::<Vec<_>>()})).into_response()
+    let bad = |e: String| {
+        (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": e, "query": q.q})),
+        )
+            .into_response()
+    };
+    if q.q.trim().is_empty() {
+        return bad("empty query: give q=…".into());
+    }
+    let req = match q.request(true) {
+        Ok(r) => r,
+        Err(e) => return bad(e),
+    };
+    let (offset, limit, sort) = (req.opts.offset, req.opts.limit, req.opts.sort);
+    match run_search(&s, &m, req).await {
+        Ok((r, engine)) => {
+            let hits: Vec<Value> = r
+                .hits
+                .iter()
+                .map(|h| {
+                    let it = m.item(h.id);
+                    json!({
+                        "id": h.id, "url": format!("/emailid/{}", h.id), "score": h.score,
+                        "subject": it.map_or(h.subject.as_str(), |i| i.subject.as_str()),
+                        "from": it.map_or(h.from.as_str(), |i| i.from.as_str()),
+                        "date": it.map(|i| i.date.as_str()), "release": it.map(|i| i.release),
+                        "snippet": h.snippet_text, "snippet_html": safe_snippet(&h.snippet),
+                    })
+                })
+                .collect();
+            Json(json!({
+                "query": q.q, "engine": engine.as_str(), "indexed": s.index.indexed(),
+                "messages": m.items.len(), "total": r.total, "offset": offset, "limit": limit,
+                "sort": sort, "timed_out": r.timed_out, "hits": hits, "facets": r.facets,
+            }))
+            .into_response()
+        }
+        Err(SearchError::BadQuery(e)) => bad(e),
+        Err(SearchError::Internal(e)) => {
+            tracing::error!("search {:?}: {e}", q.q);
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({"error": "the search index failed; try again later"})),
+            )
+                .into_response()
+        }
+    }
 }
 
 fn op(summary: &str, params: &[&str]) -> Value {
@@ -113,7 +159,20 @@ pub fn openapi() -> Value {
             "/api/messages/{id}": op("One message: summary, DKIM attestations, attachments, thread", &["id"]),
             "/api/threads/{id}": op("The thread of message id", &["id"]),
             "/api/correspondents/{address}": op("Who an address wrote to and heard from", &["address"]),
-            "/api/search": op("Search subjects and senders", &["q"]),
+            "/api/search": {"get": {
+                "summary": "Full-text search in trove's query language (see /search), with highlighted snippets and facets (top senders, top recipients, messages per month)",
+                "parameters": [
+                    {"name": "q", "in": "query", "required": true, "schema": {"type": "string", "maxLength": trove_search::MAX_QUERY_LEN}},
+                    {"name": "offset", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 0, "default": 0}},
+                    {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 0, "maximum": crate::server::API_MAX_LIMIT, "default": crate::server::PER_PAGE}},
+                    {"name": "sort", "in": "query", "required": false, "schema": {"type": "string", "enum": ["relevance", "date"]}},
+                    {"name": "facets", "in": "query", "required": false, "schema": {"type": "boolean", "default": true}},
+                ],
+                "responses": {
+                    "200": {"description": "total, hits (id, url, subject, from, date, release, score, snippet, snippet_html with <mark>), facets, engine (fulltext, or substring while the index builds), indexed", "content": {"application/json": {}}},
+                    "400": {"description": "The query could not be understood: {\"error\": message with the byte position}"},
+                }
+            }},
             "/emailid/{id}/raw": {"get": {"summary": "Raw RFC 5322 source", "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}], "responses": {"200": {"description": "message/rfc822"}}}},
         }
     })

@@ -544,3 +544,232 @@ pub fn correspondent_with(l: &Links, m: &ReadModel, addr: &str) -> Option<String
     );
     Some(page_with(l, addr, &m.publication.descriptor().name, &body))
 }
+
+/// Styles of the search page (served after [`STYLE`]).
+pub const SEARCH_STYLE: &str = "mark{background:#ffe066;color:inherit}.hits li{margin-bottom:.8rem}.meta{color:#555;font-size:.9rem}\
+.snip{margin:.2rem 0}.facets{display:flex;flex-wrap:wrap;gap:0 2rem}.facets section{min-width:14rem}.error{background:#fbd3d3;padding:.5rem}\
+.note{color:#555}";
+
+/// What the search page shows.
+pub struct SearchView<'a> {
+    /// The query as typed.
+    pub query: &'a str,
+    /// `relevance` or `date`.
+    pub sort: &'a str,
+    /// 1-based page number.
+    pub page: usize,
+    /// Which engine answered (`fulltext` or `substring`).
+    pub engine: &'a str,
+    /// Messages indexed so far.
+    pub indexed: u64,
+    /// Messages in the publication.
+    pub messages: u64,
+    /// The results, when the search ran.
+    pub results: Option<&'a trove_search::SearchResults>,
+    /// The message of a query that could not run.
+    pub error: Option<&'a str>,
+    /// The read model (dates, senders and links of hits).
+    pub model: &'a ReadModel,
+}
+
+/// `/search?q=…` with `q` (and the sort when not relevance) percent-encoded.
+pub fn search_href(q: &str, sort: &str, page: usize) -> String {
+    let mut h = format!("/search?q={}", url_seg(q));
+    if sort == "date" {
+        h.push_str("&sort=date");
+    }
+    if page > 1 {
+        let _ = write!(h, "&page={page}");
+    }
+    h
+}
+
+/// A query refined by one more clause (`a` then `a from:"x@y"`).
+fn refine(q: &str, clause: &str) -> String {
+    let q = q.trim();
+    if q.is_empty() {
+        clause.to_string()
+    } else {
+        format!("{q} {clause}")
+    }
+}
+
+fn facet_list(
+    o: &mut String,
+    title: &str,
+    v: &[trove_search::FacetCount],
+    q: &str,
+    sort: &str,
+    clause: impl Fn(&str) -> String,
+) {
+    if v.is_empty() {
+        return;
+    }
+    let _ = write!(o, "<section><h3>{}</h3><ul>", esc(title));
+    for f in v {
+        // An address that cannot be quoted safely gets no refine link.
+        if f.value.contains(['"', ' ', '\\']) {
+            let _ = write!(o, "<li>{} ({})</li>", esc(&f.value), f.count);
+        } else {
+            let _ = write!(
+                o,
+                "<li><a href=\"{}\">{}</a> ({})</li>",
+                esc(&search_href(&refine(q, &clause(&f.value)), sort, 1)),
+                esc(&f.value),
+                f.count
+            );
+        }
+    }
+    o.push_str("</ul></section>");
+}
+
+/// The search page: form, syntax help, hits with highlighted snippets,
+/// facets (top senders, top recipients, messages per month) and paging.
+pub fn search_page(v: &SearchView<'_>, name: &str) -> String {
+    let mut b = String::from("<h1>Search</h1>");
+    let _ = write!(
+        b,
+        "<form role=\"search\" action=\"/search\" method=\"get\"><label for=\"sq\">Query</label> \
+<input id=\"sq\" name=\"q\" type=\"search\" size=\"50\" value=\"{}\"> \
+<label for=\"sort\">Order</label> <select id=\"sort\" name=\"sort\"><option value=\"relevance\"{}>best match</option><option value=\"date\"{}>newest first</option></select> \
+<button>Search</button></form>",
+        esc(v.query),
+        if v.sort == "date" { "" } else { " selected" },
+        if v.sort == "date" { " selected" } else { "" },
+    );
+    if v.engine == "substring" {
+        let _ = write!(
+            b,
+            "<p class=\"note\">The full-text index is being built ({} of {} messages): until it is ready, only subjects and senders are matched.</p>",
+            v.indexed, v.messages
+        );
+    } else if v.indexed < v.messages && v.results.is_some() {
+        let _ = write!(
+            b,
+            "<p class=\"note\">Indexing the latest release: {} of {} messages searchable.</p>",
+            v.indexed, v.messages
+        );
+    }
+    if let Some(e) = v.error {
+        let _ = write!(
+            b,
+            "<p class=\"error\" role=\"alert\">Cannot search for <code>{}</code>: {}</p>",
+            esc(v.query),
+            esc(e)
+        );
+    }
+    let Some(r) = v.results else {
+        let _ = write!(
+            b,
+            "<details{}><summary>Query syntax</summary><pre>{}</pre></details>",
+            if v.error.is_some() { " open" } else { "" },
+            esc(trove_search::QUERY_SYNTAX)
+        );
+        return page("Search", name, &b);
+    };
+    let first = (v.page - 1) * crate::server::PER_PAGE;
+    let _ = write!(
+        b,
+        "<p>{} result{} for <code>{}</code>{}.</p>",
+        r.total,
+        if r.total == 1 { "" } else { "s" },
+        esc(v.query),
+        if r.timed_out {
+            " (the search ran out of time: there may be more)"
+        } else {
+            ""
+        }
+    );
+    if let Some(f) = &r.facets {
+        b.push_str("<div class=\"facets\" aria-label=\"Refine\">");
+        facet_list(&mut b, "Top senders", &f.senders, v.query, v.sort, |a| {
+            format!("from:\"{a}\"")
+        });
+        facet_list(
+            &mut b,
+            "Top recipients",
+            &f.recipients,
+            v.query,
+            v.sort,
+            |a| format!("(to:\"{a}\" OR cc:\"{a}\")"),
+        );
+        if !f.months.is_empty() {
+            b.push_str("<section><h3>By month</h3>");
+            let months: Vec<(String, u64)> = f
+                .months
+                .iter()
+                .map(|m| (m.month.clone(), m.count))
+                .collect();
+            let refs: Vec<(&String, &u64)> = months.iter().map(|(m, c)| (m, c)).collect();
+            b.push_str(&timeline(&refs));
+            b.push_str("<ul>");
+            for m in f.months.iter().rev().take(24) {
+                let _ = write!(
+                    b,
+                    "<li><a href=\"{}\">{}</a> ({})</li>",
+                    esc(&search_href(
+                        &refine(v.query, &format!("date:{}", m.month)),
+                        v.sort,
+                        1
+                    )),
+                    esc(&m.month),
+                    m.count
+                );
+            }
+            b.push_str("</ul></section>");
+        }
+        b.push_str("</div>");
+    }
+    let _ = write!(b, "<ol class=\"hits\" start=\"{}\">", first + 1);
+    for h in &r.hits {
+        let it = v.model.item(h.id);
+        let subject = it.map_or(h.subject.as_str(), |i| i.subject.as_str());
+        let subject = if subject.is_empty() {
+            "(no subject)"
+        } else {
+            subject
+        };
+        let from = it.map_or(h.from.as_str(), |i| i.from.as_str());
+        let date = it.map_or("", |i| i.date.get(..10).unwrap_or(&i.date));
+        let _ = write!(
+            b,
+            "<li><a href=\"/emailid/{id}\">{s}</a><br><span class=\"meta\">{d} · <a href=\"/correspondent/{fa}\">{f}</a> · emailid {id}</span>",
+            id = h.id,
+            s = esc(subject),
+            d = esc(date),
+            fa = esc(&url_seg(&address(from))),
+            f = esc(from),
+        );
+        if !h.snippet.is_empty() {
+            let _ = write!(
+                b,
+                "<p class=\"snip\">{}</p>",
+                crate::search::safe_snippet(&h.snippet)
+            );
+        }
+        b.push_str("</li>");
+    }
+    b.push_str("</ol>");
+    let shown = (r.total as usize).min(trove_search::MAX_WINDOW);
+    let pages = shown.div_ceil(crate::server::PER_PAGE).max(1);
+    if pages > 1 {
+        b.push_str("<nav aria-label=\"Pages\"><ul>");
+        if v.page > 1 {
+            let _ = write!(
+                b,
+                "<li><a rel=\"prev\" href=\"{}\">Previous</a></li>",
+                esc(&search_href(v.query, v.sort, v.page - 1))
+            );
+        }
+        let _ = write!(b, "<li>Page {} of {pages}</li>", v.page);
+        if v.page < pages {
+            let _ = write!(
+                b,
+                "<li><a rel=\"next\" href=\"{}\">Next</a></li>",
+                esc(&search_href(v.query, v.sort, v.page + 1))
+            );
+        }
+        b.push_str("</ul></nav>");
+    }
+    page(&format!("Search: {}", v.query), name, &b)
+}

@@ -12,9 +12,11 @@
 //! `nosniff` and `no-referrer`. A new release landing in the folder is picked
 //! up by [`Site::reload`] (polled by [`serve`]) with one atomic swap.
 //!
-//! It does not index full text itself: [`Search`] is the seam where a
-//! full-text engine plugs in; the default [`SubstringSearch`] matches
-//! subjects and senders.
+//! Search is full text with trove-search (tantivy): [`SearchIndex`] is built
+//! from the publication's raw blobs in the background at start and extended
+//! on each reload, in RAM for small publications or in a cache directory
+//! (never inside the publication unless asked); [`SubstringSearch`] answers
+//! until the first build is done.
 //!
 //! # Example
 //!
@@ -52,7 +54,10 @@ pub use error::{Error, Result};
 pub use html::Links;
 pub use mail::{render, sanitize, Rendered};
 pub use model::{Item, ReadModel};
-pub use search::{Search, SubstringSearch};
+pub use search::{
+    default_cache_dir, safe_snippet, to_doc, Engine, IndexLocation, Search, SearchError,
+    SearchIndex, SubstringSearch, RAM_INDEX_LIMIT,
+};
 pub use server::{
     parse_id, pub_path_ok, router, run, safe_name, serve, Config, Site, CSP, CSP_FILE, CSP_MAIL,
 };

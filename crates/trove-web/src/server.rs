@@ -21,7 +21,7 @@ use trove_publication::{layout, Publication};
 use crate::error::{Error, Result};
 use crate::html;
 use crate::model::{address, Item, ReadModel};
-use crate::search::{Search, SubstringSearch};
+use crate::search::{Engine, SearchError, SearchIndex};
 
 /// The Content-Security-Policy of every page.
 pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
@@ -34,36 +34,50 @@ pub const CSP_FILE: &str = "default-src 'none'; frame-ancestors 'none'; sandbox"
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Requests per second allowed per client IP (burst: 4x); `None` turns rate limiting off.
+    /// Does not count requests under `/pub/` (see `pub_rate_limit`).
     pub rate_limit: Option<u32>,
+    /// The separate, much larger budget for `/pub/` (mirrors pull thousands of
+    /// blobs in a burst), per client IP and second (burst: 4x); `None`: unlimited.
+    pub pub_rate_limit: Option<u32>,
     /// Requests handled at once across all clients; more wait in line.
     pub max_concurrency: usize,
     /// Longest a request may take before it is answered 408.
     pub request_timeout: Duration,
     /// How often the freshness pointer is checked for a new release.
     pub reload_interval: Duration,
+    /// Where the full-text index is kept (a subdirectory per publication);
+    /// `None`: in RAM for small publications, else in the user's cache directory.
+    pub index_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
     fn default() -> Config {
         Config {
             rate_limit: Some(50),
+            pub_rate_limit: Some(2_000),
             max_concurrency: 512,
             request_timeout: Duration::from_secs(10),
             reload_interval: Duration::from_secs(2),
+            index_dir: None,
         }
     }
 }
 
 /// The served state: the current read model (swapped whole on a new
-/// release), the search engine, and the rate limiter's buckets.
+/// release), the full-text index, and the rate limiter's buckets.
 #[derive(Clone)]
 pub struct Site {
     model: Arc<RwLock<Arc<ReadModel>>>,
-    pub(crate) search: Arc<dyn Search>,
+    pub(crate) index: Arc<SearchIndex>,
     root: PathBuf,
-    buckets: Arc<Mutex<HashMap<IpAddr, (f64, Instant)>>>,
+    buckets: Arc<Mutex<Buckets>>,
+    pub_buckets: Arc<Mutex<Buckets>>,
     rate: Option<u32>,
+    pub_rate: Option<u32>,
 }
+
+/// Token buckets per client: (tokens, last refill).
+type Buckets = HashMap<IpAddr, (f64, Instant)>;
 
 impl Site {
     /// Opens the publication in `root` and builds its read model.
@@ -74,17 +88,31 @@ impl Site {
         })?;
         Ok(Site {
             model: Arc::new(RwLock::new(Arc::new(ReadModel::build(p)))),
-            search: Arc::new(SubstringSearch),
+            index: Arc::new(SearchIndex::new(None)),
             root: root.to_path_buf(),
             buckets: Arc::default(),
+            pub_buckets: Arc::default(),
             rate: None,
+            pub_rate: None,
         })
     }
 
-    /// Replaces the search engine (the default is [`SubstringSearch`]).
-    pub fn with_search(mut self, search: Arc<dyn Search>) -> Site {
-        self.search = search;
+    /// Keeps the full-text index under `dir` (one subdirectory per
+    /// publication) instead of choosing RAM or the cache directory.
+    pub fn with_index_dir(mut self, dir: Option<PathBuf>) -> Site {
+        self.index = Arc::new(SearchIndex::new(dir));
         self
+    }
+
+    /// The full-text index (built by [`Site::update_index`]).
+    pub fn index(&self) -> &SearchIndex {
+        &self.index
+    }
+
+    /// Indexes every message of the current read model not indexed yet.
+    /// Blocking: [`serve`] runs it in the background at start and after each reload.
+    pub fn update_index(&self) {
+        self.index.update(&self.model());
     }
 
     /// The current read model.
@@ -125,12 +153,19 @@ impl Site {
         }
     }
 
-    fn allow(&self, ip: IpAddr) -> bool {
-        let Some(rate) = self.rate else { return true };
+    /// Takes one token from `ip`'s bucket: the `/pub/` budget for mirror
+    /// paths, the page budget for everything else.
+    fn allow(&self, ip: IpAddr, mirror_path: bool) -> bool {
+        let (rate, buckets) = if mirror_path {
+            (self.pub_rate, &self.pub_buckets)
+        } else {
+            (self.rate, &self.buckets)
+        };
+        let Some(rate) = rate else { return true };
         let rate = f64::from(rate.max(1));
         let burst = rate * 4.0;
         let now = Instant::now();
-        let Ok(mut b) = self.buckets.lock() else {
+        let Ok(mut b) = buckets.lock() else {
             return true;
         };
         if b.len() > 100_000 {
@@ -225,7 +260,7 @@ async fn style() -> Response {
             (header::CONTENT_TYPE, "text/css; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        html::STYLE,
+        format!("{}{}", html::STYLE, html::SEARCH_STYLE),
     )
         .into_response()
 }
@@ -284,6 +319,23 @@ async fn message_html(State(s): State<Site>, Path(id): Path<String>) -> Response
         .into_response()
 }
 
+/// 304 when the client's `If-None-Match` names `tag` (or `*`).
+fn not_modified(tag: &str, headers: &HeaderMap) -> Option<Response> {
+    let inm = headers.get(header::IF_NONE_MATCH)?.to_str().ok()?;
+    let hit = inm
+        .split(',')
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == tag || t == "*");
+    if !hit {
+        return None;
+    }
+    let mut r = StatusCode::NOT_MODIFIED.into_response();
+    if let Ok(v) = HeaderValue::from_str(tag) {
+        r.headers_mut().insert(header::ETAG, v);
+    }
+    Some(r)
+}
+
 fn file_response(
     bytes: Vec<u8>,
     ctype: &str,
@@ -291,14 +343,8 @@ fn file_response(
     etag: Option<String>,
     headers: &HeaderMap,
 ) -> Response {
-    if let (Some(tag), Some(inm)) = (&etag, headers.get(header::IF_NONE_MATCH)) {
-        if inm.as_bytes() == tag.as_bytes() {
-            let mut r = StatusCode::NOT_MODIFIED.into_response();
-            if let Ok(v) = HeaderValue::from_str(tag) {
-                r.headers_mut().insert(header::ETAG, v);
-            }
-            return r;
-        }
+    if let Some(r) = etag.as_deref().and_then(|t| not_modified(t, headers)) {
+        return r;
     }
     let mut r = Response::new(Body::from(bytes));
     let h = r.headers_mut();
@@ -426,33 +472,156 @@ async fn correspondent(State(s): State<Site>, Path(addr): Path<String>) -> Respo
     }
 }
 
-/// Query string of the search page and API.
+/// Query string of the search page and API: `q`, and `page` (pages),
+/// `offset`/`limit` (API), `sort` (`relevance` or `date`), `facets` (API, default on).
 #[derive(Debug, Deserialize)]
 pub(crate) struct SearchQuery {
     #[serde(default)]
     pub(crate) q: String,
+    #[serde(default)]
+    page: Option<String>,
+    #[serde(default)]
+    offset: Option<String>,
+    #[serde(default)]
+    limit: Option<String>,
+    #[serde(default)]
+    sort: Option<String>,
+    #[serde(default)]
+    facets: Option<String>,
+}
+
+/// Hits per page of the HTML search page.
+pub(crate) const PER_PAGE: usize = 20;
+/// Largest `limit` of `/api/search`.
+pub(crate) const API_MAX_LIMIT: usize = 100;
+/// Longest query accepted, in bytes (trove-search's own cap).
+const MAX_QUERY: usize = trove_search::MAX_QUERY_LEN;
+
+/// A checked search request.
+pub(crate) struct SearchRequest {
+    pub(crate) query: String,
+    pub(crate) opts: trove_search::SearchOptions,
+}
+
+fn number(
+    name: &str,
+    v: &Option<String>,
+    default: usize,
+    max: usize,
+) -> std::result::Result<usize, String> {
+    match v.as_deref().map(str::trim) {
+        None | Some("") => Ok(default),
+        Some(t) => match t.parse::<usize>() {
+            Ok(n) if n <= max => Ok(n),
+            _ => Err(format!("{name}={t:?} is not a number from 0 to {max}")),
+        },
+    }
+}
+
+impl SearchQuery {
+    /// Checks the parameters; `api` selects offset/limit paging, else `page`.
+    pub(crate) fn request(&self, api: bool) -> std::result::Result<SearchRequest, String> {
+        if self.q.len() > MAX_QUERY {
+            return Err(format!(
+                "the query is {} bytes long; at most {MAX_QUERY} are allowed",
+                self.q.len()
+            ));
+        }
+        let sort = match self.sort.as_deref().map(str::trim) {
+            None | Some("") | Some("relevance") => trove_search::Sort::Relevance,
+            Some("date") => trove_search::Sort::Date,
+            Some(o) => return Err(format!("sort={o:?}: use relevance or date")),
+        };
+        let max_page = trove_search::MAX_WINDOW / PER_PAGE;
+        let (offset, limit) = if api {
+            let limit = number("limit", &self.limit, PER_PAGE, API_MAX_LIMIT)?;
+            let offset = number("offset", &self.offset, 0, trove_search::MAX_WINDOW - limit)?;
+            (offset, limit)
+        } else {
+            let page = number("page", &self.page, 1, max_page)?.max(1);
+            ((page - 1) * PER_PAGE, PER_PAGE)
+        };
+        let facets = match self.facets.as_deref().map(str::trim) {
+            None | Some("") | Some("true") | Some("1") => true,
+            Some("false") | Some("0") => false,
+            Some(o) => return Err(format!("facets={o:?}: use true or false")),
+        };
+        Ok(SearchRequest {
+            query: self.q.clone(),
+            opts: trove_search::SearchOptions {
+                limit,
+                offset,
+                sort,
+                snippet: true,
+                facets,
+                ..trove_search::SearchOptions::default()
+            },
+        })
+    }
+}
+
+/// Runs a checked request off the async threads.
+pub(crate) async fn run_search(
+    s: &Site,
+    m: &Arc<ReadModel>,
+    req: SearchRequest,
+) -> std::result::Result<(trove_search::SearchResults, Engine), SearchError> {
+    let index = s.index.clone();
+    let m = m.clone();
+    blocking(move || index.search(&m, &req.query, &req.opts))
+        .await
+        .unwrap_or_else(|| Err(SearchError::Internal("search task failed".into())))
 }
 
 async fn search(State(s): State<Site>, Query(q): Query<SearchQuery>) -> Response {
     let m = s.model();
-    let query: String = q.q.chars().take(500).collect();
-    let (ids, total) = s.search.search(&m, &query, 100);
-    let items: Vec<&Item> = ids.iter().filter_map(|i| m.item(*i)).collect();
-    let body = if query.trim().is_empty() {
-        "<h1>Search</h1><p>Words to find in subjects and senders.</p>".to_string()
-    } else {
-        format!(
-            "<h1>Search: {}</h1><p>{total} results.</p>{}",
-            html::esc(&query),
-            html::list(&items)
-        )
+    let name = m.publication.descriptor().name.clone();
+    let mut view = html::SearchView {
+        query: &q.q,
+        sort: q.sort.as_deref().unwrap_or("relevance"),
+        page: 1,
+        engine: Engine::FullText.as_str(),
+        indexed: s.index.indexed(),
+        messages: m.items.len() as u64,
+        results: None,
+        error: None,
+        model: &m,
     };
-    Html(html::page(
-        "Search",
-        &m.publication.descriptor().name,
-        &body,
-    ))
-    .into_response()
+    if q.q.trim().is_empty() {
+        return Html(html::search_page(&view, &name)).into_response();
+    }
+    let outcome = match q.request(false) {
+        Ok(req) => {
+            view.page = req.opts.offset / PER_PAGE + 1;
+            run_search(&s, &m, req).await
+        }
+        Err(e) => Err(SearchError::BadQuery(e)),
+    };
+    match outcome {
+        Ok((res, engine)) => {
+            view.engine = engine.as_str();
+            view.results = Some(&res);
+            Html(html::search_page(&view, &name)).into_response()
+        }
+        Err(SearchError::BadQuery(e)) => {
+            view.error = Some(&e);
+            (
+                StatusCode::BAD_REQUEST,
+                Html(html::search_page(&view, &name)),
+            )
+                .into_response()
+        }
+        Err(SearchError::Internal(e)) => {
+            tracing::error!("search {:?}: {e}", q.q);
+            let e = "the search index failed; try again later".to_string();
+            view.error = Some(&e);
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Html(html::search_page(&view, &name)),
+            )
+                .into_response()
+        }
+    }
 }
 
 async fn feed(State(s): State<Site>) -> Response {
@@ -510,14 +679,41 @@ async fn pub_file(State(s): State<Site>, Path(path): Path<String>, headers: Head
     if !meta.is_file() {
         return not_found();
     }
+    // Cheap validators, checked before the file is read: a blob's name is its
+    // BLAKE3, so the path is the tag; other files get size and mtime.
+    let blob = path.starts_with(layout::BLOBS_DIR);
+    let immutable =
+        blob || path.starts_with(layout::RELEASES_DIR) || path.starts_with(layout::FILES_DIR);
+    let tag = if blob {
+        format!("\"{}\"", path[layout::BLOBS_DIR.len()..].replace('/', ""))
+    } else {
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        format!("\"{:x}-{mtime:x}\"", meta.len())
+    };
+    if let Some(r) = not_modified(&tag, &headers) {
+        return r;
+    }
     let Ok(bytes) = tokio::fs::read(&fs).await else {
         return not_found();
     };
-    let immutable = path.starts_with(layout::BLOBS_DIR)
-        || path.starts_with(layout::RELEASES_DIR)
-        || path.starts_with(layout::FILES_DIR);
-    let tag = immutable.then(|| format!("\"{}\"", trove_publication::Hash::of(&bytes).to_hex()));
-    file_response(bytes, layout::content_type_for(&path), None, tag, &headers)
+    let mut r = file_response(bytes, layout::content_type_for(&path), None, None, &headers);
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&tag) {
+        h.insert(header::ETAG, v);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if immutable {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        }),
+    );
+    r
 }
 
 async fn protect(
@@ -526,7 +722,7 @@ async fn protect(
     req: Request,
     next: Next,
 ) -> Response {
-    if !s.allow(addr.ip()) {
+    if !s.allow(addr.ip(), req.uri().path().starts_with("/pub/")) {
         return (
             StatusCode::TOO_MANY_REQUESTS,
             [(header::RETRY_AFTER, "1")],
@@ -552,6 +748,7 @@ async fn protect(
 /// timeout, concurrency limit and per-client rate limiting from `config`.
 pub fn router(mut site: Site, config: &Config) -> Router {
     site.rate = config.rate_limit;
+    site.pub_rate = config.pub_rate_limit;
     Router::new()
         .route("/", get(home))
         .route("/style.css", get(style))
@@ -608,13 +805,28 @@ pub async fn serve(
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
+    let site = match &config.index_dir {
+        Some(d) => site.with_index_dir(Some(d.clone())),
+        None => site,
+    };
     let reloader = site.clone();
     let interval = config.reload_interval;
+    // The first index build runs in the background; searches fall back to
+    // substrings until it is done. Each new release is then indexed incrementally.
+    let first = site.clone();
+    tokio::task::spawn_blocking(move || first.update_index());
     let task = tokio::spawn(async move {
         loop {
             tokio::time::sleep(interval).await;
             let r = reloader.clone();
-            let _ = tokio::task::spawn_blocking(move || r.reload()).await;
+            let before = r.model().publication.latest_release();
+            let now = tokio::task::spawn_blocking(move || r.reload())
+                .await
+                .unwrap_or(before);
+            if now != before {
+                let r = reloader.clone();
+                tokio::task::spawn_blocking(move || r.update_index());
+            }
         }
     });
     let app = router(site, &config).into_make_service_with_connect_info::<SocketAddr>();

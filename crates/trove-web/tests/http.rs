@@ -300,6 +300,7 @@ async fn rate_limit_answers_429() {
         vec![],
         vec![],
     );
+    let d_hash = d.blob.hash.to_hex();
     publish(&mut w, "Part 1", vec![d], NOW);
     let (addr, stop, h) = start(
         tmp.path(),
@@ -317,6 +318,33 @@ async fn rate_limit_answers_429() {
     let limited = codes.iter().filter(|c| **c == 429).count();
     assert_eq!(ok + limited, 40);
     assert!((20..=25).contains(&ok), "burst of 20 plus refill: {ok}");
+    // Mirrors are not held to the page budget: /pub/ has its own, larger one.
+    let m: serde_json::Value =
+        serde_json::from_slice(&get(addr, "/pub/releases/000001.json", &[]).await.body)
+            .expect("manifest json");
+    assert!(m.is_object());
+    let blob = d_hash.clone();
+    let path = format!("/pub/blobs/{}/{}", &blob[..2], &blob[2..]);
+    for _ in 0..40 {
+        let r = get(addr, &path, &[]).await;
+        assert_eq!(r.status, 200, "/pub/ limited with the page budget");
+        assert_eq!(r.header("etag"), Some(format!("\"{blob}\"").as_str()));
+    }
+    // The blob's tag is its hash (cheap: from the path); others are size and mtime.
+    let tag = format!("\"{blob}\"");
+    assert_eq!(
+        get(addr, &path, &[("If-None-Match", &tag)]).await.status,
+        304
+    );
+    let f = get(addr, "/pub/freshness.json", &[]).await;
+    assert_eq!(f.header("cache-control"), Some("no-cache"));
+    let ft = f.header("etag").expect("etag").to_string();
+    assert_eq!(
+        get(addr, "/pub/freshness.json", &[("If-None-Match", &ft)])
+            .await
+            .status,
+        304
+    );
     let _ = stop.send(());
     h.await.expect("shutdown");
 }

@@ -77,9 +77,10 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Build a demo vault from a synthetic corpus (every message marked as synthetic).
+    /// Build a demo vault from a synthetic corpus (every message marked as synthetic),
+    /// publish two releases of it and serve them at http://127.0.0.1:8080.
     ///
-    /// Example: trove demo --dir /tmp/trove-demo
+    /// Example: trove demo --dir /tmp/trove-demo  (or --no-serve, --listen 127.0.0.1:0)
     Demo(DemoArgs),
     /// Plan and publish releases: parts of the vault going out one by one, signed.
     ///
@@ -364,6 +365,12 @@ pub struct DemoArgs {
     /// Where to build the demo (default: a fresh temporary directory).
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+    /// Stop after publishing instead of serving the demo publication.
+    #[arg(long)]
+    pub no_serve: bool,
+    /// Where to serve the demo publication (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
+    pub listen: String,
 }
 
 /// Parses sizes such as `512`, `64K`, `256M`, `1G`, `1T`.
@@ -415,6 +422,13 @@ pub struct ServeArgs {
         value_name = "SECONDS"
     )]
     pub mirror_interval: u64,
+    /// Requests per second per client IP under /pub/ (mirrors); 0: unlimited.
+    #[arg(long, default_value_t = 2000, value_name = "N")]
+    pub pub_rate_limit: u32,
+    /// Directory for the derived full-text index (default: RAM for small
+    /// publications, else ~/.cache/trove/web-index); never inside DIR unless given.
+    #[arg(long, value_name = "DIR")]
+    pub index_dir: Option<PathBuf>,
 }
 
 /// Arguments of `trove verify`.

@@ -373,3 +373,21 @@ fn static_file(root: &Path, prefix: &str, path: &str) -> Option<(&'static str, V
     };
     Some((ctype, std::fs::read(&p).ok()?))
 }
+
+/// Waits until the server's full-text index holds `n` messages (it builds in
+/// the background; `/api/search` answers with the substring fallback until then).
+pub async fn wait_indexed(addr: SocketAddr, n: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    loop {
+        let r = get(addr, "/api/search?q=zzznothing&facets=false", &[]).await;
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
+        if v["engine"] == "fulltext" && v["indexed"].as_u64() == Some(n) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "index never reached {n}: {v}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

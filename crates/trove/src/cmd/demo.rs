@@ -157,5 +157,16 @@ pub fn run(args: DemoArgs) -> Result<i32> {
         base.join("vault").display(),
         publication.display(),
     );
+    if args.no_serve {
+        return Ok(0);
+    }
+    let config = trove_web::Config {
+        rate_limit: None,
+        ..trove_web::Config::default()
+    };
+    trove_web::run(&publication, &args.listen, config, |addr| {
+        println!("Serving the demo publication at http://{addr}/ (Ctrl-C to stop)");
+    })
+    .with_context(|| format!("serving the demo publication on {}", args.listen))?;
     Ok(0)
 }

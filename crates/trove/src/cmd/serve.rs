@@ -16,6 +16,8 @@ pub fn run(args: ServeArgs) -> Result<i32> {
     }
     let config = trove_web::Config {
         rate_limit: (args.rate_limit > 0).then_some(args.rate_limit),
+        pub_rate_limit: (args.pub_rate_limit > 0).then_some(args.pub_rate_limit),
+        index_dir: args.index_dir.clone(),
         ..trove_web::Config::default()
     };
     trove_web::run(&args.dir, &args.listen, config, |addr| {
