@@ -231,11 +231,6 @@ pub fn page_with(l: &Links, title: &str, name: &str, body: &str) -> String {
     )
 }
 
-/// A table of messages.
-pub fn list(items: &[&Item]) -> String {
-    list_with(&Links::server(), items)
-}
-
 /// A table of messages, with links from `l`.
 pub fn list_with(l: &Links, items: &[&Item]) -> String {
     let mut o = String::from("<table><thead><tr><th scope=\"col\">#</th><th scope=\"col\">Date</th><th scope=\"col\">From</th><th scope=\"col\">Subject</th></tr></thead><tbody>");

@@ -20,7 +20,7 @@ use trove_publication::{layout, Publication};
 
 use crate::error::{Error, Result};
 use crate::html;
-use crate::model::{address, Item, ReadModel};
+use crate::model::{address, ReadModel};
 use crate::search::{Engine, SearchError, SearchIndex};
 
 /// The Content-Security-Policy of every page.
