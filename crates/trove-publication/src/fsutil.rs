@@ -107,3 +107,50 @@ pub(crate) fn remove_temp_files(dir: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+/// Moves files into a publication: each `(src, dest, rename)` is renamed when `rename`,
+/// otherwise copied to a temp name beside `dest` first (copies run before any rename, so one
+/// source can feed several copies and one rename). With `fsync`, file contents are synced
+/// before the renames and the touched directories (plus `blobs/` and `files/`) after them,
+/// so a crash leaves either the old name or the complete new file.
+pub(crate) fn place_files(
+    root: &Path,
+    moves: Vec<(PathBuf, PathBuf, bool)>,
+    fsync: bool,
+) -> Result<()> {
+    let mut ready: Vec<(PathBuf, PathBuf)> = Vec::with_capacity(moves.len());
+    for (src, dest, rename) in moves {
+        if rename {
+            ready.push((src, dest));
+        } else {
+            let dir = dest.parent().unwrap_or(root).to_path_buf();
+            create_dir_all(&dir)?;
+            let tmp = temp_path(&dir);
+            fs::copy(&src, &tmp).map_err(|e| Error::io(&tmp, e))?;
+            ready.push((tmp, dest));
+        }
+    }
+    if fsync {
+        crate::writer::parallel(&ready, |(src, _)| {
+            File::open(src)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| Error::io(src, e))
+        })?;
+    }
+    let mut dirs = std::collections::BTreeSet::new();
+    for (src, dest) in &ready {
+        let dir = dest.parent().unwrap_or(root).to_path_buf();
+        if dirs.insert(dir.clone()) {
+            create_dir_all(&dir)?;
+        }
+        fs::rename(src, dest).map_err(|e| Error::io(dest, e))?;
+    }
+    if fsync {
+        for d in [crate::layout::BLOBS_DIR, crate::layout::FILES_DIR] {
+            dirs.insert(root.join(d));
+        }
+        let dirs: Vec<PathBuf> = dirs.into_iter().filter(|d| d.exists()).collect();
+        crate::writer::parallel(&dirs, |d| sync_dir(d))?;
+    }
+    Ok(())
+}

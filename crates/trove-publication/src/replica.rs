@@ -16,13 +16,15 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Problem, Result};
-use crate::fsutil::{create_dir_all, remove_temp_files, sync_dir, temp_path, write_atomic};
+use crate::fsutil::{
+    create_dir_all, place_files, remove_temp_files, sync_dir, temp_path, write_atomic,
+};
 use crate::layout::{self, blob_path, manifest_path, to_fs_path};
 use crate::verify::{
     check_pointer_target, verify_descriptor, verify_freshness, verify_manifest, BlobCheck,
     TrustedState, VerifiedDescriptor, VerifiedFreshness, VerifiedManifest, VerifyOptions,
 };
-use crate::writer::{file_matches, parallel, staged_matches};
+use crate::writer::{file_matches, staged_matches};
 use crate::{BlobRef, Hash, Publication};
 
 /// A file a new state lists, to be fetched from `path` below the origin's base URL.
@@ -237,10 +239,24 @@ impl Replica {
             || file_matches(&to_fs_path(&self.root, &file.path), &blob)?)
     }
 
+    /// Where `file` waits in staging once [`Replica::put`] accepted it: `Some`
+    /// when it is staged with its declared size (staged files were hash-checked
+    /// on the way in), for reading it before it is applied (a bulk file whose
+    /// entries are other needed blobs).
+    pub fn staged(&self, file: &NeededFile) -> Result<Option<PathBuf>> {
+        let path = self.staged_path(&file.hash);
+        let blob = BlobRef {
+            hash: file.hash,
+            size: file.size,
+        };
+        Ok(staged_matches(&path, &blob)?.then_some(path))
+    }
+
     /// Streams `file`'s bytes from `reader` into staging, checking size and
     /// hash as they arrive: at most `size + 1` bytes are read, and a mismatch
     /// leaves nothing behind ([`Error::Invalid`] names the problem).
-    pub fn put(&mut self, file: &NeededFile, reader: impl Read) -> Result<()> {
+    /// Takes `&self`, so several downloads can stream into staging at once.
+    pub fn put(&self, file: &NeededFile, reader: impl Read) -> Result<()> {
         let dir = self.root.join(layout::STAGING_DIR);
         create_dir_all(&dir)?;
         let tmp = temp_path(&dir);
@@ -300,40 +316,10 @@ impl Replica {
             let n = by_hash.get_mut(&m.0).map(std::mem::take);
             m.3 = n.is_some_and(|n| n > 0);
         }
-        let mut ready = Vec::with_capacity(moves.len());
-        for (_, src, dest, rename) in moves {
-            if rename {
-                ready.push((src, dest));
-            } else {
-                let dir = dest.parent().unwrap_or(&self.root).to_path_buf();
-                create_dir_all(&dir)?;
-                let tmp = temp_path(&dir);
-                fs::copy(&src, &tmp).map_err(|e| Error::io(&tmp, e))?;
-                ready.push((tmp, dest));
-            }
-        }
-        if self.fsync {
-            parallel(&ready, |(src, _)| {
-                File::open(src)
-                    .and_then(|f| f.sync_all())
-                    .map_err(|e| Error::io(src, e))
-            })?;
-        }
-        let mut dirs = BTreeSet::new();
-        for (src, dest) in &ready {
-            let dir = dest.parent().unwrap_or(&self.root).to_path_buf();
-            if dirs.insert(dir.clone()) {
-                create_dir_all(&dir)?;
-            }
-            fs::rename(src, dest).map_err(|e| Error::io(dest, e))?;
-        }
-        if self.fsync {
-            for d in [layout::BLOBS_DIR, layout::FILES_DIR] {
-                dirs.insert(self.root.join(d));
-            }
-            let dirs: Vec<PathBuf> = dirs.into_iter().filter(|d| d.exists()).collect();
-            parallel(&dirs, |d| sync_dir(d))?;
-        }
+        let moves = moves
+            .into_iter()
+            .map(|(_, src, dest, rename)| (src, dest, rename));
+        place_files(&self.root, moves.collect(), self.fsync)?;
         let desc_path = self.root.join(layout::DESCRIPTOR_PATH);
         if self.publication.is_none() {
             write_atomic(&desc_path, &update.descriptor_bytes, self.fsync)?;

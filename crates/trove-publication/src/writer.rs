@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use crate::envelope::{seal, ObjectKind};
 use crate::error::{Error, Result};
-use crate::fsutil::{create_dir_all, remove_temp_files, sync_dir, temp_path, write_atomic};
+use crate::fsutil::{create_dir_all, place_files, remove_temp_files, temp_path, write_atomic};
 use crate::layout::{self, blob_path, check_file_name, file_path, manifest_path, to_fs_path};
 use crate::manifest::{AttachmentEntry, DkimAttestation, FileEntry, MessageEntry, MessageSummary};
 use crate::{Descriptor, FreshnessPointer, Hash, Hasher, Manifest, Publication, PublisherKey};
@@ -543,43 +543,7 @@ impl PublicationWriter {
         if moves.is_empty() {
             return Ok(());
         }
-        // Copies first (their source may be renamed below), to a temp name.
-        let mut ready: Vec<(PathBuf, PathBuf)> = Vec::with_capacity(moves.len());
-        for (src, dest, rename) in moves {
-            if rename {
-                ready.push((src, dest));
-            } else {
-                let dir = dest.parent().unwrap_or(&root).to_path_buf();
-                create_dir_all(&dir)?;
-                let tmp = temp_path(&dir);
-                fs::copy(&src, &tmp).map_err(|e| Error::io(&tmp, e))?;
-                ready.push((tmp, dest));
-            }
-        }
-        if self.fsync {
-            parallel(&ready, |(src, _)| {
-                File::open(src)
-                    .and_then(|f| f.sync_all())
-                    .map_err(|e| Error::io(src, e))
-            })?;
-        }
-        let mut dirs = BTreeSet::new();
-        for (src, dest) in &ready {
-            let dir = dest.parent().unwrap_or(&root).to_path_buf();
-            if !dirs.contains(&dir) {
-                create_dir_all(&dir)?;
-                dirs.insert(dir);
-            }
-            fs::rename(src, dest).map_err(|e| Error::io(dest, e))?;
-        }
-        if self.fsync {
-            for d in [layout::BLOBS_DIR, layout::FILES_DIR] {
-                dirs.insert(root.join(d));
-            }
-            let dirs: Vec<PathBuf> = dirs.into_iter().filter(|d| d.exists()).collect();
-            parallel(&dirs, |d| sync_dir(d))?;
-        }
-        Ok(())
+        place_files(&root, moves, self.fsync)
     }
 
     /// A published or staged copy of `blob`.

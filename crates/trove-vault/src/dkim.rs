@@ -470,6 +470,11 @@ impl Vault {
                 c,
                 "SELECT COUNT(*) FROM dkim_results WHERE expired = 1 AND result = 'pass'",
             )?,
+            // Every result word is present (0 when unseen), so scripts can rely on the keys.
+            results: trove_dkim::SignatureResult::ALL
+                .iter()
+                .map(|r| (r.as_str().to_string(), 0))
+                .collect(),
             ..Default::default()
         };
         let mut st = c.prepare("SELECT domain, result, reason, warnings FROM dkim_results")?;
@@ -538,6 +543,20 @@ impl Vault {
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Whether `trove verify` has checked this message (its verdicts are stored).
+    pub fn dkim_checked(&self, message: i64) -> Result<bool> {
+        ensure_schema(&self.conn)?;
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM dkim_checked WHERE message = ?1",
+                [message],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
     }
 
     /// The ARC result of one message, if it has ARC headers and was checked.

@@ -92,10 +92,38 @@ pub enum Command {
     /// Example: trove publication verify ./pub
     #[command(subcommand)]
     Publication(PublicationCommand),
+    /// Verify every DKIM signature (and ARC chain) in the vault, offline, against the key store.
+    ///
+    /// Parallel and resumable: only messages not yet checked are verified (all with --all);
+    /// adding a key re-opens the messages that lacked it. Expiry (x=) is judged at each
+    /// signature's own time (t=) unless --now or --at is given, and never hides the
+    /// cryptographic verdict. Results: pass, fail, no_key, key_revoked, key_malformed,
+    /// unsupported, malformed, legacy. Exit 0 when nothing is wrong; 1 when a signature is
+    /// fail, malformed, key_malformed or key_revoked (no_key, unsupported and legacy are not
+    /// problems, only unknowns); 2 on error.
+    ///
+    /// Example: trove keys import historic_public_keys.txt && trove verify --report
+    Verify(VerifyArgs),
+    /// The historic DKIM key store: add, import and list public keys with their provenance.
+    ///
+    /// Example: trove keys import keys/historic_public_keys.txt
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Serve a publication directory (never a vault) as a website, JSON API and mirror source.
     ///
     /// Example: trove serve ./publication --listen 127.0.0.1:8080
     Serve(ServeArgs),
+    /// Mirror a publication from any HTTP source into DIR, verifying everything first.
+    ///
+    /// Pulls from a `trove serve` node (its root or /pub/ URL), another mirror, or any static
+    /// host serving a publication folder. The descriptor, every signature, the chain of
+    /// manifests, every blob hash and the freshness pointer are checked before anything becomes
+    /// visible; the switch to the new state is atomic; an interrupted sync resumes. The
+    /// publisher key is pinned at first contact (or given with --key). Exit 0: mirror up to
+    /// date; 1: an origin was rejected or unreachable (the last good state is kept); 2: error.
+    ///
+    /// Example: trove mirror https://leaks.example.org/ ./mirror --from https://m2.example.net/ --follow
+    Mirror(MirrorArgs),
 }
 
 /// `trove release …`.
@@ -183,14 +211,77 @@ pub struct PublishFlags {
     pub now: Option<u64>,
 }
 
+/// Arguments of `trove mirror`.
+#[derive(Debug, Args)]
+pub struct MirrorArgs {
+    /// Base URL of the publication (http:// or https://).
+    pub url: String,
+    /// The mirror directory (created when missing); serve it with `trove serve DIR`.
+    pub dir: PathBuf,
+    /// Another origin of the same publication to fall over to (repeat for more).
+    #[arg(long = "from", value_name = "URL")]
+    pub from: Vec<String>,
+    /// The publisher's public key (hex); default: trust the key seen first and pin it.
+    #[arg(long, value_name = "HEX")]
+    pub key: Option<String>,
+    /// Keep the mirror current: sync every --interval seconds, backing off while origins fail.
+    #[arg(long)]
+    pub follow: bool,
+    /// Seconds between polls with --follow.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub interval: u64,
+    #[command(flatten)]
+    pub limits: MirrorLimits,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print one JSON object per sync instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Download bounds and tuning shared by `trove mirror` and `trove serve --mirror-of`.
+#[derive(Debug, Args, Clone)]
+pub struct MirrorLimits {
+    /// Seconds allowed to connect, to get response headers, and per read; slower bodies
+    /// are cut off.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub timeout: u64,
+    /// Parallel downloads.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub workers: usize,
+    /// Largest blob or bulk file accepted (suffixes K, M, G, T).
+    #[arg(long, default_value = "4G", value_name = "SIZE", value_parser = parse_size)]
+    pub max_file_size: u64,
+    /// Most bytes one sync may download.
+    #[arg(long, default_value = "1T", value_name = "SIZE", value_parser = parse_size)]
+    pub max_sync_size: u64,
+    /// Longest one sync may take, in seconds.
+    #[arg(long, default_value_t = 86_400, value_name = "SECONDS")]
+    pub max_sync_time: u64,
+    /// Do not fsync (throwaway copies, benchmarks).
+    #[arg(long)]
+    pub no_fsync: bool,
+    /// Fetch every message blob on its own instead of from the release zips.
+    #[arg(long)]
+    pub no_bulk: bool,
+    /// Check freshness as of this Unix time instead of the clock (tests).
+    #[arg(long, hide = true, value_name = "UNIX")]
+    pub now: Option<u64>,
+}
+
 /// `trove publication …`.
 #[derive(Debug, Subcommand)]
 pub enum PublicationCommand {
-    /// Verify a publication directory; names each bad file. Exit 0 ok, 1 problems.
+    /// Verify a publication directory or URL; names each bad file. Exit 0 ok, 1 problems.
+    ///
+    /// A URL is downloaded into a temporary directory by the mirror's verifying sync (every
+    /// signature and hash checked as it arrives), then checked whole.
     ///
     /// Example: trove publication verify ./pub --key 3b6a…
+    /// Example: trove publication verify https://leaks.example.org/pub/
     Verify {
-        /// The publication directory.
+        /// The publication directory, or its base URL.
         target: String,
         /// Pin the publisher's public key (hex).
         #[arg(long, value_name = "HEX")]
@@ -285,4 +376,102 @@ pub struct ServeArgs {
     /// publications, else ~/.cache/trove/web-index); never inside DIR unless given.
     #[arg(long, value_name = "DIR")]
     pub index_dir: Option<PathBuf>,
+    /// Mirror these origins into DIR and serve it, following them (poll interval:
+    /// TROVE_MIRROR_INTERVAL seconds, default 60). DIR may start empty.
+    #[arg(long, value_name = "URL", num_args = 1..)]
+    pub mirror_of: Vec<String>,
+    /// With --mirror-of: the publisher's public key (hex); default: trust on first use.
+    #[arg(long, value_name = "HEX", requires = "mirror_of")]
+    pub mirror_key: Option<String>,
+    /// With --mirror-of: seconds between polls.
+    #[arg(
+        long,
+        env = "TROVE_MIRROR_INTERVAL",
+        default_value_t = 60,
+        value_name = "SECONDS"
+    )]
+    pub mirror_interval: u64,
+}
+
+/// Arguments of `trove verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Verify every message again, not only those not yet checked.
+    #[arg(long)]
+    pub all: bool,
+    /// Judge signature expiry (x=) at the current time instead of each signature's t=.
+    #[arg(long, conflicts_with = "at")]
+    pub now: bool,
+    /// Judge signature expiry (x=) at this Unix time.
+    #[arg(long, value_name = "UNIX")]
+    pub at: Option<u64>,
+    /// Look keys missing from the store up in live DNS; answers are stored with the date.
+    #[arg(long)]
+    pub dns: bool,
+    /// The DNS server to ask (ADDR or ADDR:PORT; default: the system resolver).
+    #[arg(long, value_name = "ADDR", requires = "dns")]
+    pub dns_server: Option<String>,
+    /// Seconds to wait for each DNS answer.
+    #[arg(long, value_name = "SECS", default_value_t = 5, requires = "dns")]
+    pub dns_timeout: u64,
+    /// Print the full table: every signing domain with its counts, reasons and warnings.
+    #[arg(long, conflicts_with_all = ["json", "jsonl"])]
+    pub report: bool,
+    /// Print one JSON object: {"signatures": N, "results": {"pass": N, …}, "domains": {…}, …}.
+    #[arg(long, conflicts_with = "jsonl")]
+    pub json: bool,
+    /// Print one JSON line per signature (id, message_id, sig_index, domain, selector, result,
+    /// reason, warnings, key provenance …).
+    #[arg(long)]
+    pub jsonl: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `trove keys …`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add one public key for a selector and domain, given as PEM, base64 or DNS TXT text.
+    ///
+    /// Example: trove keys add --domain gmail.com --selector 20120113 --txt "v=DKIM1; k=rsa; p=MIIB…"
+    #[command(group(clap::ArgGroup::new("key").required(true).args(["pem", "base64", "txt"])))]
+    Add {
+        /// Signing domain (d=).
+        #[arg(long, value_name = "D")]
+        domain: String,
+        /// Selector (s=).
+        #[arg(long, value_name = "S")]
+        selector: String,
+        /// A PEM file holding the public key.
+        #[arg(long, value_name = "FILE")]
+        pem: Option<PathBuf>,
+        /// The public key as base64 (SubjectPublicKeyInfo, PKCS#1 RSA or raw Ed25519).
+        #[arg(long, value_name = "B64")]
+        base64: Option<String>,
+        /// The DNS TXT record text, e.g. "v=DKIM1; k=rsa; p=MIIB…".
+        #[arg(long, value_name = "TXT")]
+        txt: Option<String>,
+        /// Where the key came from (recorded as its provenance).
+        #[arg(long, value_name = "TEXT")]
+        source: Option<String>,
+    },
+    /// Import a key file: lines `<selector>._domainkey.<domain> <TXT record>` (# comments).
+    ///
+    /// Example: trove keys import ../shared/data/dkim/keys/historic_public_keys.txt
+    Import {
+        /// The key file.
+        file: PathBuf,
+        /// Where the keys came from (default: "imported from FILE").
+        #[arg(long, value_name = "TEXT")]
+        source: Option<String>,
+    },
+    /// List the stored keys with type, fingerprint, provenance and when they were added.
+    ///
+    /// Example: trove keys list --json
+    List {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
 }

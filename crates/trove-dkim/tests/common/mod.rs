@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use trove_dkim::{split_inline_records, KeyStore};
 
+pub mod expected;
 pub mod mboxrd;
 
 /// `../shared/data` next to the repository, if present.

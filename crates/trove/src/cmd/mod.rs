@@ -2,10 +2,13 @@
 
 mod demo;
 mod ingest;
+mod keys;
+mod mirror;
 mod publication;
 mod release;
 mod serve;
 mod show;
+mod verify;
 
 use std::path::PathBuf;
 
@@ -42,5 +45,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Release(c) => release::run(&vault_dir, c),
         Command::Publication(c) => publication::run(c),
         Command::Serve(args) => serve::run(args),
+        Command::Mirror(args) => mirror::run(args),
+        Command::Verify(args) => verify::run(&vault_dir, args),
+        Command::Keys(c) => keys::run(&vault_dir, c),
     }
 }

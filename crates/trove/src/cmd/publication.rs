@@ -12,7 +12,7 @@ pub fn run(cmd: PublicationCommand) -> Result<i32> {
     match cmd {
         PublicationCommand::Verify { target, key, now } => {
             if target.starts_with("http://") || target.starts_with("https://") {
-                bail!("{target}: verifying over HTTP is not supported yet; mirror or copy the directory and verify it");
+                return super::mirror::verify_url(&target, key.as_deref(), now);
             }
             let dir = Path::new(&target);
             if !dir.is_dir() {

@@ -6,6 +6,14 @@ use crate::cli::ServeArgs;
 
 /// Serves until Ctrl-C or SIGTERM.
 pub fn run(args: ServeArgs) -> Result<i32> {
+    if !args.mirror_of.is_empty() {
+        super::mirror::start_following(
+            &args.dir,
+            &args.mirror_of,
+            args.mirror_key.as_deref(),
+            args.mirror_interval,
+        )?;
+    }
     let config = trove_web::Config {
         rate_limit: (args.rate_limit > 0).then_some(args.rate_limit),
         pub_rate_limit: (args.pub_rate_limit > 0).then_some(args.pub_rate_limit),

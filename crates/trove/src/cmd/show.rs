@@ -105,7 +105,11 @@ pub fn show(v: &Vault, id: i64, raw: bool, json: bool) -> Result<i32> {
     }
     let m = v.message(id)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&m)?);
+        let mut value = serde_json::to_value(&m)?;
+        if let Some(obj) = value.as_object_mut() {
+            obj.insert("dkim".into(), crate::cmd::verify::dkim_json(v, id)?);
+        }
+        println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(0);
     }
     let mb = |l: &[trove_vault::parse::Mailbox]| {
@@ -181,5 +185,6 @@ pub fn show(v: &Vault, id: i64, raw: bool, json: bool) -> Result<i32> {
     if !m.same_message_id.is_empty() {
         println!("Same Message-ID, different bytes: {:?}", m.same_message_id);
     }
+    crate::cmd::verify::print_dkim(v, id)?;
     Ok(0)
 }

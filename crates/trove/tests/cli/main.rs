@@ -12,6 +12,10 @@ mod crash;
 /// `trove demo` builds its synthetic corpus and vault.
 mod demo;
 
+/// `trove verify`, `trove keys`, DKIM in `trove show`; `verify --dns` against dnsmasq.
+mod dkim;
+/// Mirrors: origin + three mirrors as separate processes, SIGKILL mid-sync, verify over HTTP.
+mod mirror;
 /// Releases: publish, list, `publication verify` catching tampering, SIGKILL during publish.
 mod release;
 /// `trove serve` over a publication directory.

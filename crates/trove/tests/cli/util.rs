@@ -33,15 +33,15 @@ pub fn message(n: usize) -> String {
          Date: Sat, 8 Oct 2016 {:02}:{:02}:{:02} -0400\nMessage-ID: <m{n}@example.org>\n",
         n % 17,
         n % 17,
-        if n % 5 == 0 { "" } else { "Re: " },
+        if n.is_multiple_of(5) { "" } else { "Re: " },
         n % 24,
         n % 60,
         n % 31
     );
-    if n % 5 != 0 {
+    if !n.is_multiple_of(5) {
         m.push_str(&format!("In-Reply-To: <m{}@example.org>\n", n - 1));
     }
-    if n % 7 == 0 {
+    if n.is_multiple_of(7) {
         m.push_str(&format!(
             "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nMessage {n}.\n\
              --b\nContent-Type: application/octet-stream\nContent-Disposition: attachment; filename=\"f{n}.bin\"\n\

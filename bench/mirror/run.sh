@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Bring up a fresh mirror of the io-uring corpus published as 30 parts: trove mirror (from a
+# `trove serve` node and from nginx serving the publication folder as static files) vs rsync
+# of the same folder (local and over an rsync daemon on 127.0.0.1) vs public-inbox-clone of a
+# public-inbox v2 archive of the same messages. Release build; everything on 127.0.0.1; warm
+# page cache for every contender. Prints a table; results go in RESULTS.md by hand.
+# Usage: bench/mirror/run.sh            (WORK=/path to keep the publication between runs)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+data="$root/../shared/data/corpora/lore-io-uring.mbox.zst"
+[ -f "$data" ] || { echo "skipped: $data not found"; exit 0; }
+for p in rsync nginx public-inbox-clone public-inbox-httpd; do
+  command -v "$p" >/dev/null || { echo "missing $p: run .ci/install-peers.sh"; exit 1; }
+done
+cargo build --release -p trove --manifest-path "$root/Cargo.toml" >&2
+trove="$root/target/release/trove"
+W=${WORK:-$(mktemp -d)}
+mkdir -p "$W"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+now() { date +%s.%N; }
+secs() { echo "$2 - $1" | bc; }
+
+# 1. The publication (cached in $W/pub when WORK is given).
+if [ ! -f "$W/pub/releases/000030.json" ]; then
+  rm -rf "$W/vault" "$W/pub"
+  "$trove" init "$W/vault" >/dev/null
+  "$trove" --vault "$W/vault" ingest -q --no-fsync "$data" >/dev/null
+  "$trove" --vault "$W/vault" release plan --parts 30 --by count >/dev/null
+  for _ in $(seq 30); do
+    "$trove" --vault "$W/vault" release publish --no-fsync --valid-days 3650 --to "$W/pub" >/dev/null
+  done
+fi
+files=$(find "$W/pub" -type f -not -path '*/.*' | wc -l)
+bytes=$(find "$W/pub" -type f -not -path '*/.*' -printf '%s\n' | awk '{s+=$1} END {print s}')
+echo "publication: $files files, $bytes bytes"
+cat "$W/pub"/releases/*.json > /dev/null; find "$W/pub" -type f -exec cat {} + > /dev/null
+
+# 2. Origins: trove serve, nginx (static), rsync daemon.
+TP=$(port); "$trove" serve "$W/pub" --listen 127.0.0.1:$TP --rate-limit 0 >/dev/null 2>&1 & pids+=($!)
+NP=$(port); mkdir -p "$W/nginx"
+cat > "$W/nginx/nginx.conf" <<NG
+worker_processes 2; daemon off; pid $W/nginx/pid; error_log $W/nginx/error.log;
+events { worker_connections 1024; }
+http { access_log off; sendfile on; keepalive_requests 100000;
+  server { listen 127.0.0.1:$NP; root $W/pub; location ~ /\. { deny all; } } }
+NG
+nginx -c "$W/nginx/nginx.conf" -p "$W/nginx" & pids+=($!)
+RP=$(port)
+cat > "$W/rsyncd.conf" <<RS
+pid file = $W/rsyncd.pid
+use chroot = no
+[pub]
+  path = $W/pub
+  read only = yes
+RS
+rsync --daemon --no-detach --config="$W/rsyncd.conf" --port=$RP --address=127.0.0.1 & pids+=($!)
+sleep 1
+
+run_trove() { # name url extra-args…
+  local name=$1 url=$2; shift 2
+  rm -rf "$W/m-$name"
+  local t0; t0=$(now)
+  "$trove" mirror -q --json "$url" "$W/m-$name" "$@" > "$W/m-$name.json"
+  local t1; t1=$(now)
+  local b; b=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["bytes"])' "$W/m-$name.json")
+  printf '%-40s %8.2f s %12s bytes\n' "trove mirror ($name)" "$(secs "$t0" "$t1")" "$b"
+  echo "$(secs "$t0" "$t1")" > "$W/t-$name"
+}
+run_rsync() { # name src
+  local name=$1 src=$2
+  rm -rf "$W/r-$name"
+  local t0; t0=$(now)
+  rsync -a --stats "$src" "$W/r-$name/" > "$W/r-$name.stats"
+  local t1; t1=$(now)
+  local b; b=$(awk -F': ' '/Total bytes received/ {gsub(",","",$2); print $2}' "$W/r-$name.stats")
+  printf '%-40s %8.2f s %12s bytes\n' "rsync ($name)" "$(secs "$t0" "$t1")" "$b"
+  echo "$(secs "$t0" "$t1")" > "$W/t-rsync-$name"
+}
+
+echo "--- fresh mirror of the whole publication ($files files) ---"
+for round in 1 2 3; do
+  echo "round $round"
+  run_rsync local "$W/pub/"
+  run_rsync daemon "rsync://127.0.0.1:$RP/pub/"
+  run_trove serve-nofsync "http://127.0.0.1:$TP/" --no-fsync
+  run_trove serve "http://127.0.0.1:$TP/"
+  run_trove nginx "http://127.0.0.1:$NP/"
+  run_trove nginx-nobulk "http://127.0.0.1:$NP/" --no-bulk
+done
+"$trove" publication verify "$W/m-serve" | tail -3
+
+# 3. public-inbox: a v2 inbox of the same messages (imported once, cached), served by
+#    public-inbox-httpd, cloned with public-inbox-clone (then indexed, reported apart).
+export HOME=$W/pihome PI_CONFIG=$W/pihome/pi_config
+if [ ! -f "$W/inbox.done" ]; then
+  rm -rf "$W/inbox" "$W/pihome"; mkdir -p "$HOME"
+  python3 "$root/bench/common/mbox2maildir.py" "$data" "$W/maildir" >/dev/null
+  public-inbox-init -V2 -L basic bench "$W/inbox" http://127.0.0.1/bench bench@example.org
+  git config -f "$PI_CONFIG" publicinbox.bench.watch "maildir:$W/maildir"
+  git config -f "$PI_CONFIG" publicinboxwatch.spamcheck none || true
+  public-inbox-watch > "$W/watch.log" 2>&1 & WPID=$!
+  prev=-1
+  for _ in $(seq 3000); do
+    sleep 5
+    sz=$(du -s "$W/inbox" | cut -f1)
+    [ "$sz" = "$prev" ] && break; prev=$sz
+  done
+  kill $WPID 2>/dev/null || true
+  touch "$W/inbox.done"
+fi
+PP=$(port)
+public-inbox-httpd -l http://127.0.0.1:$PP > "$W/pi.log" 2>&1 & pids+=($!)
+sleep 3
+for round in 1 2 3; do
+  rm -rf "$W/pi-clone"
+  t0=$(now)
+  public-inbox-clone -q "http://127.0.0.1:$PP/bench" "$W/pi-clone" >/dev/null 2>&1
+  t1=$(now)
+  b=$(du -sb "$W/pi-clone" | cut -f1)
+  printf '%-40s %8.2f s %12s bytes (on disk)\n' "public-inbox-clone" "$(secs "$t0" "$t1")" "$b"
+done
+t0=$(now)
+public-inbox-index "$W/pi-clone" >/dev/null 2>&1 || true
+t1=$(now)
+printf '%-40s %8.2f s\n' "public-inbox-index of the clone" "$(secs "$t0" "$t1")"
