@@ -57,12 +57,13 @@ pub struct IndexStats {
 impl Postings {
     /// Adds every term of `text` for message `id` (ids must arrive in ascending order).
     pub fn add(&mut self, id: u64, text: &str) {
+        let mut seen = std::collections::HashSet::new();
         terms(text, |t| {
-            let v = self.map.entry(t).or_default();
-            if v.last() != Some(&id) {
-                v.push(id);
-            }
+            seen.insert(t);
         });
+        for t in seen {
+            self.add_term(t, id);
+        }
     }
 
     /// Adds an already tokenised term (from a previous export's index).
@@ -91,13 +92,15 @@ impl Postings {
                 return false;
             };
             let mut id = 0u64;
+            let mut ids = Vec::with_capacity(a.len());
             for d in a {
                 let Some(d) = d.as_u64() else { return false };
                 id += d;
                 if id <= max_id {
-                    self.add_term(term.clone(), id);
+                    ids.push(id);
                 }
             }
+            self.map.entry(term).or_default().extend(ids);
         }
         true
     }
