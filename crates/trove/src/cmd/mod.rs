@@ -4,6 +4,7 @@ mod demo;
 mod ingest;
 mod publication;
 mod release;
+pub(crate) mod search;
 mod serve;
 mod show;
 
@@ -41,6 +42,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Demo(args) => demo::run(args),
         Command::Release(c) => release::run(&vault_dir, c),
         Command::Publication(c) => publication::run(c),
+        Command::Search(args) => search::run(&vault_dir, args),
+        Command::Reindex { quiet, json } => search::reindex(&vault_dir, quiet, json),
         Command::Serve(args) => serve::run(args),
     }
 }

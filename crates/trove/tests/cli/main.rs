@@ -16,3 +16,6 @@ mod demo;
 mod release;
 /// `trove serve` over a publication directory.
 mod serve;
+
+/// `trove search` and `trove reindex`: JSON shape, paging, sort, bad queries, incremental index.
+mod search;
