@@ -86,15 +86,19 @@ def main():
             f.write(q[1] + "\n")
 
     # In-process trove latency.
-    r = sh([a.latency, os.path.join(vault, "index"), qfile, str(a.runs)])
-    inproc = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+    if os.path.exists(a.latency):
+        r = sh([a.latency, os.path.join(vault, "index"), qfile, str(a.runs)])
+        inproc = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+    else:
+        print(f"bench/search: {a.latency} missing: no in-process figures", flush=True)
+        inproc = [{"total": None, "us": []} for _ in queries]
 
     rows = []
     lat = {"trove (in-process)": [], "trove CLI": [], "notmuch": [], "mu": []}
     for (kind, tq, nq, mq), ip in zip(queries, inproc):
         row = {"kind": kind, "trove": tq, "notmuch": nq, "mu": mq, "trove_total": ip["total"]}
         lat["trove (in-process)"] += [u / 1000 for u in ip["us"]]
-        row["inproc_ms"] = statistics.median(ip["us"]) / 1000
+        row["inproc_ms"] = statistics.median(ip["us"]) / 1000 if ip["us"] else float("nan")
         cmds = {
             "trove CLI": [a.trove, "--vault", vault, "search", "--json", "--limit", "20", tq],
             "notmuch": ["notmuch", f"--config={nm_cfg}", "search", "--output=messages",
@@ -108,6 +112,8 @@ def main():
                 t, r = timed(cmd, env=env)
                 if eng == "trove CLI" and r.returncode not in (0, 1):
                     raise SystemExit(f"trove search {tq!r}: {r.stderr}")
+                if eng == "trove CLI" and row["trove_total"] is None:
+                    row["trove_total"] = json.loads(r.stdout)["total"]
                 ts.append(t * 1000)
             lat[eng] += ts
             row[eng + "_ms"] = statistics.median(ts)
@@ -120,7 +126,7 @@ def main():
         print(f"{kind:10} {tq[:40]:40} trove {row['trove_total']:6} notmuch "
               f"{row['notmuch_total']:6} mu {row['mu_total']:6}", flush=True)
 
-    summary = {e: (pct(v, 50), pct(v, 99)) for e, v in lat.items()}
+    summary = {e: (pct(v, 50), pct(v, 99)) for e, v in lat.items() if v}
     res = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
