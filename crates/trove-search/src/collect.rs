@@ -242,3 +242,49 @@ fn resolve(col: &Option<StrColumn>, counts: HashMap<u64, u64>, into: &mut HashMa
         }
     }
 }
+
+/// Collects the id of every matching document (for [`crate::Index::search_ids`]).
+pub(crate) struct IdCollector;
+
+pub(crate) struct IdSegCollector {
+    id: Column<u64>,
+    ids: Vec<u64>,
+}
+
+impl Collector for IdCollector {
+    type Fruit = Vec<u64>;
+    type Child = IdSegCollector;
+
+    fn for_segment(
+        &self,
+        _seg: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<Self::Child> {
+        Ok(IdSegCollector {
+            id: reader.fast_fields().u64(ID)?,
+            ids: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<u64>>) -> tantivy::Result<Vec<u64>> {
+        Ok(fruits.concat())
+    }
+}
+
+impl SegmentCollector for IdSegCollector {
+    type Fruit = Vec<u64>;
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        if let Some(id) = self.id.first(doc) {
+            self.ids.push(id);
+        }
+    }
+
+    fn harvest(self) -> Vec<u64> {
+        self.ids
+    }
+}

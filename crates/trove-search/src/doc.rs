@@ -99,4 +99,8 @@ pub struct SearchDoc {
     pub release: Option<u32>,
     /// True when the message has attachments (also true whenever `attachments` is non-empty).
     pub has_attachment: bool,
+    /// The caller's version of this document (any number that changes when the message's
+    /// indexed data changes, e.g. a hash of its DKIM verdict and release). Stored, not
+    /// searched; read back with [`crate::Index::stamps`] to update an index incrementally.
+    pub stamp: u64,
 }

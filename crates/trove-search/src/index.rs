@@ -147,6 +147,30 @@ impl Index {
         run(&self.reader.searcher(), &self.fields, query, opts)
     }
 
+    /// Every id matching `query`, ascending, without paging, scores or a time budget (for
+    /// selecting messages, e.g. a release part). Same language and errors as [`Index::search`].
+    pub fn search_ids(&self, query: &str) -> Result<Vec<u64>> {
+        crate::search::ids(&self.reader.searcher(), &self.fields, query)
+    }
+
+    /// The stamp ([`SearchDoc::stamp`]) of every indexed message, by id: compare with the
+    /// source's current stamps to find what to add, replace or delete.
+    pub fn stamps(&self) -> Result<std::collections::HashMap<u64, u64>> {
+        let searcher = self.reader.searcher();
+        let mut out = std::collections::HashMap::with_capacity(searcher.num_docs() as usize);
+        for seg in searcher.segment_readers() {
+            let ff = seg.fast_fields();
+            let ids = ff.u64(schema::ID)?;
+            let stamps = ff.u64(schema::STAMP)?;
+            for doc in seg.doc_ids_alive() {
+                if let Some(id) = ids.first(doc) {
+                    out.insert(id, stamps.first(doc).unwrap_or(0));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     fn err(&self, e: TantivyError) -> Error {
         match (&e, &self.path) {
             (TantivyError::LockFailure(..), Some(p)) => Error::Locked { path: p.clone() },

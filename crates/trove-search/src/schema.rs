@@ -54,6 +54,7 @@ pub(crate) struct Fields {
     pub dkim: Field,
     pub release: Field,
     pub has_attachment: Field,
+    pub stamp: Field,
 }
 
 pub(crate) const FROM_ADDR: &str = "from_addr";
@@ -61,6 +62,7 @@ pub(crate) const TO_ADDR: &str = "to_addr";
 pub(crate) const CC_ADDR: &str = "cc_addr";
 pub(crate) const DATE: &str = "date";
 pub(crate) const ID: &str = "id";
+pub(crate) const STAMP: &str = "stamp";
 
 /// Builds the schema and returns it with its field handles.
 pub(crate) fn build() -> (Schema, Fields) {
@@ -94,6 +96,7 @@ pub(crate) fn build() -> (Schema, Fields) {
         dkim: b.add_text_field("dkim", STRING),
         release: b.add_u64_field("release", INDEXED | FAST | STORED),
         has_attachment: b.add_u64_field("has_attachment", INDEXED | FAST),
+        stamp: b.add_u64_field(STAMP, FAST),
     };
     (b.build(), fields)
 }
@@ -180,6 +183,7 @@ impl Fields {
             self.has_attachment,
             u64::from(d.has_attachment || !d.attachments.is_empty()),
         );
+        doc.add_u64(self.stamp, d.stamp);
         doc
     }
 }

@@ -225,6 +225,20 @@ pub(crate) fn run(
     })
 }
 
+/// Every matching id, ascending (see [`crate::Index::search_ids`]).
+pub(crate) fn ids(searcher: &Searcher, fields: &Fields, query: &str) -> Result<Vec<u64>> {
+    let node = parse(query)?;
+    let q = Compiler::new(fields, searcher)
+        .compile(&node)?
+        .ok_or(QueryError {
+            position: 0,
+            kind: QueryErrorKind::Empty,
+        })?;
+    let mut ids = searcher.search(&*q, &crate::collect::IdCollector)?;
+    ids.sort_unstable();
+    Ok(ids)
+}
+
 /// The first words of a text, for hits whose match is not in the body.
 fn lead(text: &str) -> String {
     let words: Vec<&str> = text.split_whitespace().collect();

@@ -71,7 +71,7 @@ CREATE TABLE IF NOT EXISTS dkim_checked (
 );
 "#;
 
-fn ensure_schema(conn: &Connection) -> Result<()> {
+pub(crate) fn ensure_schema(conn: &Connection) -> Result<()> {
     conn.execute_batch(SCHEMA)?;
     Ok(())
 }

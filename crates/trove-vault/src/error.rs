@@ -64,6 +64,9 @@ pub enum Error {
     /// A message asked for by id does not exist.
     #[error("no message with id {0} in this vault")]
     NoSuchMessage(i64),
+    /// The search index failed, or a query could not be understood.
+    #[error("{0}")]
+    Search(#[from] trove_search::Error),
     /// The vault is inconsistent (a row points at a missing blob, …).
     #[error("vault is damaged: {0}")]
     Damaged(String),

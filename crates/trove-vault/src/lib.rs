@@ -42,6 +42,7 @@
 
 pub mod dkim;
 mod error;
+pub mod index;
 pub mod ingest;
 pub mod parse;
 pub mod release;
@@ -52,9 +53,12 @@ mod vault;
 
 pub use dkim::{DkimTotals, SignatureRow, StoredKey, VerifyReport, VerifyRun};
 pub use error::{Error, Result};
+pub use index::{AttachmentText, IndexReport, INDEX_DIR};
 pub use ingest::{IngestOptions, IngestReport, Limits, NoProgress, Progress};
 /// The DKIM verifier, re-exported so callers need not depend on it separately.
 pub use trove_dkim;
+/// The search crate, re-exported (query options, results, documents).
+pub use trove_search;
 pub use vault::{
     parse_date, rfc3339, AttachmentInfo, ListFilter, MessageDetail, MessageSummary, Occurrence,
     Stats, Vault,

@@ -109,6 +109,30 @@ pub enum Command {
     /// Example: trove keys import keys/historic_public_keys.txt
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Search the vault: fielded full-text search over messages and attachment text.
+    ///
+    /// Uses the vault's search index (built on first use, kept current by `ingest` and
+    /// `release`). Prints hits newest first or best first, with snippets; `--json` prints
+    /// {"total":N,"hits":[{"id","score","date","from","subject","snippet"}],"facets":{…}}.
+    /// Exit 0 with hits, 1 without, 2 on a bad query.
+    ///
+    /// Example: trove search 'from:axboe@kernel.dk "io_uring_enter" date:2020-01..2020-03' --sort date
+    #[command(after_long_help = trove_vault::trove_search::QUERY_SYNTAX)]
+    Search(SearchArgs),
+    /// Delete the vault's search index and build it again from the stored messages.
+    ///
+    /// The index is derived data; `ingest` and `release` update it incrementally, so this is
+    /// only needed after a crash, an upgrade, or to reclaim space.
+    ///
+    /// Example: trove --vault ./leak-vault reindex
+    Reindex {
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+        /// Print the report as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Serve a publication directory (never a vault) as a website, JSON API and mirror source.
     ///
     /// Example: trove serve ./publication --listen 127.0.0.1:8080
@@ -185,7 +209,8 @@ pub enum ReleaseCommand {
         /// Title of the part.
         #[arg(long)]
         title: String,
-        /// Query: date:A..B, from:ADDR, id:1-9 (terms ANDed).
+        /// A search query selecting the messages (the `trove search` language, e.g.
+        /// 'date:2016-10-07..2016-10-09 from:podesta'); see `trove search --help`.
         #[arg(long, conflicts_with = "ids", required_unless_present = "ids")]
         query: Option<String>,
         /// Id list such as 1,2,5-9.
@@ -394,6 +419,26 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         .map_err(|_| format!("{s:?} is not a size (examples: 512, 64K, 256M, 1G)"))?;
     n.checked_mul(mult)
         .ok_or_else(|| format!("{s:?} is too large"))
+}
+
+/// Arguments of `trove search`.
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// The query (quote it for the shell); the language is described below.
+    #[arg(value_name = "QUERY")]
+    pub query: String,
+    /// Print one JSON object: total, hits, facets.
+    #[arg(long)]
+    pub json: bool,
+    /// Hits to show (at most 1000).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub limit: usize,
+    /// Hits to skip (paging; offset + limit at most 10000).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub offset: usize,
+    /// Order: `relevance` (best first) or `date` (newest first).
+    #[arg(long, value_name = "date|relevance", default_value = "relevance")]
+    pub sort: String,
 }
 
 /// Arguments of `trove serve`.

@@ -61,6 +61,24 @@ impl Progress for Bar {
     }
 }
 
+impl Bar {
+    /// A bar counting messages (not bytes), labelled `what`; hidden when `quiet`.
+    pub fn counting(quiet: bool, what: &str) -> Bar {
+        let bar = if quiet {
+            ProgressBar::hidden()
+        } else {
+            ProgressBar::new(0)
+        };
+        bar.set_style(
+            ProgressStyle::with_template(&format!(
+                "{{spinner}} {what} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} ETA {{eta}}"
+            ))
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        Bar { bar }
+    }
+}
+
 /// `1234567` → `1.2 MB`.
 pub fn bytes(n: u64) -> String {
     indicatif::HumanBytes(n).to_string()

@@ -29,6 +29,7 @@ pub fn run(vault_dir: &Path, args: IngestArgs) -> Result<i32> {
     } else {
         print_summary(&report);
     }
+    super::search::refresh(&vault, args.quiet || args.json);
     Ok(if report.unparseable > 0 || report.skipped > 0 {
         1
     } else {

@@ -7,6 +7,7 @@ mod keys;
 mod mirror;
 mod publication;
 mod release;
+pub(crate) mod search;
 mod serve;
 mod show;
 mod verify;
@@ -45,6 +46,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Demo(args) => demo::run(args),
         Command::Release(c) => release::run(&vault_dir, c),
         Command::Publication(c) => publication::run(c),
+        Command::Search(args) => search::run(&vault_dir, args),
+        Command::Reindex { quiet, json } => search::reindex(&vault_dir, quiet, json),
         Command::Serve(args) => serve::run(args),
         Command::Mirror(args) => mirror::run(args),
         Command::Verify(args) => verify::run(&vault_dir, args),

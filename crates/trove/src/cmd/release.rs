@@ -59,6 +59,7 @@ pub fn run(vault_dir: &Path, cmd: ReleaseCommand) -> Result<i32> {
                 (None, Some(i)) => vault.add_part(&title, &IdList::parse(&i)?)?,
                 (None, None) => bail!("give --query or --ids"),
             };
+            super::search::refresh(&vault, true);
             let n = vault.part_messages(part)?.len();
             println!("Added part {part} \"{title}\": {n} messages.");
             if skipped > 0 {
@@ -93,6 +94,7 @@ pub fn run(vault_dir: &Path, cmd: ReleaseCommand) -> Result<i32> {
         ReleaseCommand::Publish { part, to, common } => {
             let r = vault.publish_part(part, &to, &options(&common))?;
             print_report(&r);
+            super::search::refresh(&vault, true);
         }
         ReleaseCommand::Schedule { daily, to } => {
             vault.set_schedule(&daily, &to, unix_now())?;
@@ -102,7 +104,10 @@ pub fn run(vault_dir: &Path, cmd: ReleaseCommand) -> Result<i32> {
             );
         }
         ReleaseCommand::Run { common } => match vault.run_due(&options(&common))? {
-            Some(r) => print_report(&r),
+            Some(r) => {
+                print_report(&r);
+                super::search::refresh(&vault, true);
+            }
             None => println!("Nothing due."),
         },
     }

@@ -22,3 +22,6 @@ mod mirror;
 mod release;
 /// `trove serve` over a publication directory.
 mod serve;
+
+/// `trove search` and `trove reindex`: JSON shape, paging, sort, bad queries, incremental index.
+mod search;
