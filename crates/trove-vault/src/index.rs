@@ -272,7 +272,7 @@ impl Vault {
                     release: rel,
                 });
             }
-            let built: Vec<Result<(SearchDoc, Vec<(String, Option<String>, Option<String>)>)>> = {
+            let built: Vec<Result<(SearchDoc, NewExtractions)>> = {
                 let blobs = &self.blobs;
                 pending
                     .into_par_iter()
@@ -450,12 +450,11 @@ fn extract(blobs: &BlobStore, a: &AttRow) -> (Option<String>, Option<String>) {
     }
 }
 
+/// Attachment extraction results not yet cached: (blob hash, text, failure reason).
+type NewExtractions = Vec<(String, Option<String>, Option<String>)>;
+
 /// Builds one document; returns it with the extraction results that were not cached.
-#[allow(clippy::type_complexity)]
-fn build_doc(
-    blobs: &BlobStore,
-    p: Pending,
-) -> Result<(SearchDoc, Vec<(String, Option<String>, Option<String>)>)> {
+fn build_doc(blobs: &BlobStore, p: Pending) -> Result<(SearchDoc, NewExtractions)> {
     let raw = blobs.get(&p.row.hash)?;
     let headers: HeaderSet = serde_json::from_str(&p.row.header_json).map_err(|e| {
         Error::Damaged(format!("message {}: header_json unreadable: {e}", p.row.id))

@@ -26,24 +26,6 @@ impl Bar {
     }
 }
 
-impl Bar {
-    /// A bar over a number of messages (not bytes), for work such as `trove verify`.
-    pub fn counting(quiet: bool) -> Bar {
-        let bar = if quiet {
-            ProgressBar::hidden()
-        } else {
-            ProgressBar::new(0)
-        };
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} ETA {eta} {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        Bar { bar }
-    }
-}
-
 impl Progress for Bar {
     fn start(&self, total: u64) {
         self.bar.set_length(total);
@@ -71,7 +53,7 @@ impl Bar {
         };
         bar.set_style(
             ProgressStyle::with_template(&format!(
-                "{{spinner}} {what} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} ETA {{eta}}"
+                "{{spinner}} {what} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} ETA {{eta}} {{msg}}"
             ))
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );

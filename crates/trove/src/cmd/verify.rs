@@ -57,12 +57,12 @@ pub fn run(vault_dir: &Path, args: VerifyArgs) -> Result<i32> {
         dns,
         checked_at: now,
     };
-    let bar = ui::Bar::counting(args.quiet || args.json || args.jsonl);
+    let bar = ui::Bar::counting(args.quiet || args.json || args.jsonl, "verifying");
     let started = std::time::Instant::now();
     let report = vault.verify_dkim(&run, &bar)?;
     let seconds = started.elapsed().as_secs_f64();
-    // TODO(search): when Vault::update_index lands on main, call it here so the search index
-    // learns the DKIM verdicts.
+    // The search index carries each message's DKIM result (`dkim:pass`): bring it up to date.
+    super::search::refresh(&vault, args.quiet || args.json || args.jsonl);
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else if args.jsonl {
