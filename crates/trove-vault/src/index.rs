@@ -107,6 +107,9 @@ struct AttRow {
     cached: Option<(Option<String>, Option<String>)>,
 }
 
+/// A document with the attachment extraction results that were not cached (hash, text, error).
+type Built = (SearchDoc, Vec<(String, Option<String>, Option<String>)>);
+
 /// A message ready to become a document (filled in parallel).
 struct Pending {
     row: MessageRow,
@@ -272,7 +275,7 @@ impl Vault {
                     release: rel,
                 });
             }
-            let built: Vec<Result<(SearchDoc, NewExtractions)>> = {
+            let built: Vec<Result<Built>> = {
                 let blobs = &self.blobs;
                 pending
                     .into_par_iter()
@@ -450,11 +453,8 @@ fn extract(blobs: &BlobStore, a: &AttRow) -> (Option<String>, Option<String>) {
     }
 }
 
-/// Attachment extraction results not yet cached: (blob hash, text, failure reason).
-type NewExtractions = Vec<(String, Option<String>, Option<String>)>;
-
 /// Builds one document; returns it with the extraction results that were not cached.
-fn build_doc(blobs: &BlobStore, p: Pending) -> Result<(SearchDoc, NewExtractions)> {
+fn build_doc(blobs: &BlobStore, p: Pending) -> Result<Built> {
     let raw = blobs.get(&p.row.hash)?;
     let headers: HeaderSet = serde_json::from_str(&p.row.header_json).map_err(|e| {
         Error::Damaged(format!("message {}: header_json unreadable: {e}", p.row.id))
