@@ -11,19 +11,27 @@ pub struct Bar {
 impl Bar {
     /// A bar drawn on stderr, or a hidden one when `quiet`.
     pub fn new(quiet: bool) -> Bar {
-        let bar = if quiet {
-            ProgressBar::hidden()
-        } else {
-            ProgressBar::new(0)
-        };
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        Bar { bar }
+        Bar {
+            bar: bytes_bar(quiet),
+        }
     }
+}
+
+/// A bare indicatif bar over bytes (rate, ETA, a message), hidden when `quiet`; for
+/// commands whose progress is not a vault `Progress` (e.g. `trove mirror`).
+pub fn bytes_bar(quiet: bool) -> ProgressBar {
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(0)
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
 }
 
 impl Progress for Bar {

@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use trove_mirror::{
     Error, FollowEvent, FollowOptions, Mirror, Options, Outcome, Progress, PublicKey, SyncReport,
 };
@@ -199,19 +199,8 @@ struct Bar {
 
 impl Bar {
     fn new(quiet: bool) -> Bar {
-        let bar = if quiet {
-            ProgressBar::hidden()
-        } else {
-            ProgressBar::new(0)
-        };
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
         Bar {
-            bar,
+            bar: crate::ui::bytes_bar(quiet),
             files: Default::default(),
             total: Default::default(),
         }
