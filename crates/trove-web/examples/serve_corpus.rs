@@ -1,5 +1,7 @@
-//! Publishes the first N messages of a zstd-compressed mboxrd corpus into a
-//! fresh publication and serves it: the server side of `bench/http/run.sh`.
+//! Publishes the first N messages (`all`: every one) of a zstd-compressed
+//! mboxrd corpus into a fresh publication and serves it: the server side of
+//! `bench/http/run.sh`. The full-text index is kept next to PUBDIR
+//! (`PUBDIR.index`), so a restart reuses it and the publication stays untouched.
 //!
 //! ```text
 //! cargo run --release -p trove-web --example serve_corpus -- CORPUS.mbox.zst N PUBDIR 127.0.0.1:8089 [rate]
@@ -15,7 +17,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if a.len() < 5 {
         return Err("usage: serve_corpus CORPUS.mbox.zst N PUBDIR ADDR:PORT [RATE]".into());
     }
-    let n: usize = a[2].parse()?;
+    let n: usize = if a[2] == "all" {
+        usize::MAX
+    } else {
+        a[2].parse()?
+    };
     let dir = PathBuf::from(&a[3]);
     if !dir.join("descriptor.json").exists() {
         let mut w = common::writer(&dir);
@@ -32,6 +38,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         rate_limit: rate,
         pub_rate_limit: rate.map(|_| trove_web::Config::default().pub_rate_limit.unwrap_or(2_000)),
         max_concurrency: 1024,
+        index_dir: Some(PathBuf::from(format!("{}.index", a[3]))),
         ..Default::default()
     };
     trove_web::run(&dir, &a[4], config, |addr| {

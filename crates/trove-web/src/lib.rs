@@ -41,6 +41,7 @@
 #![deny(missing_docs)]
 
 mod api;
+mod cache;
 mod error;
 pub mod export;
 mod html;

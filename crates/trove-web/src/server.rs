@@ -18,6 +18,7 @@ use serde::Deserialize;
 use tower_http::set_header::SetResponseHeaderLayer;
 use trove_publication::{layout, Publication};
 
+use crate::cache::{Page, PageCache};
 use crate::error::{Error, Result};
 use crate::html;
 use crate::model::{address, ReadModel};
@@ -48,6 +49,9 @@ pub struct Config {
     /// Where the full-text index is kept (a subdirectory per publication);
     /// `None`: in RAM for small publications, else in the user's cache directory.
     pub index_dir: Option<PathBuf>,
+    /// Bytes of rendered message pages kept in memory (with their gzip
+    /// variants), per publication state; 0 renders every request afresh.
+    pub page_cache_bytes: usize,
 }
 
 impl Default for Config {
@@ -59,15 +63,17 @@ impl Default for Config {
             request_timeout: Duration::from_secs(10),
             reload_interval: Duration::from_secs(2),
             index_dir: None,
+            page_cache_bytes: 64 << 20,
         }
     }
 }
 
-/// The served state: the current read model (swapped whole on a new
-/// release), the full-text index, and the rate limiter's buckets.
+/// The served state: the current read model with its page cache (swapped
+/// whole on a new release), the full-text index, and the rate limiter's buckets.
 #[derive(Clone)]
 pub struct Site {
-    model: Arc<RwLock<Arc<ReadModel>>>,
+    state: Arc<RwLock<Arc<Current>>>,
+    page_bytes: usize,
     pub(crate) index: Arc<SearchIndex>,
     root: PathBuf,
     buckets: Arc<Mutex<Buckets>>,
@@ -79,6 +85,22 @@ pub struct Site {
 /// Token buckets per client: (tokens, last refill).
 type Buckets = HashMap<IpAddr, (f64, Instant)>;
 
+/// One publication state: its read model and the pages rendered from it.
+/// A new release replaces both at once, so no stale page outlives its model.
+pub(crate) struct Current {
+    pub(crate) model: Arc<ReadModel>,
+    pub(crate) pages: PageCache,
+}
+
+impl Current {
+    fn new(model: ReadModel, page_bytes: usize) -> Arc<Current> {
+        Arc::new(Current {
+            model: Arc::new(model),
+            pages: PageCache::new(page_bytes),
+        })
+    }
+}
+
 impl Site {
     /// Opens the publication in `root` and builds its read model.
     pub fn open(root: &FsPath) -> Result<Site> {
@@ -86,8 +108,10 @@ impl Site {
             path: root.to_path_buf(),
             source: Box::new(source),
         })?;
+        let page_bytes = Config::default().page_cache_bytes;
         Ok(Site {
-            model: Arc::new(RwLock::new(Arc::new(ReadModel::build(p)))),
+            state: Arc::new(RwLock::new(Current::new(ReadModel::build(p), page_bytes))),
+            page_bytes,
             index: Arc::new(SearchIndex::new(None)),
             root: root.to_path_buf(),
             buckets: Arc::default(),
@@ -117,10 +141,34 @@ impl Site {
 
     /// The current read model.
     pub fn model(&self) -> Arc<ReadModel> {
-        match self.model.read() {
+        self.current().model.clone()
+    }
+
+    /// The current publication state (read model and page cache).
+    pub(crate) fn current(&self) -> Arc<Current> {
+        match self.state.read() {
             Ok(g) => g.clone(),
             Err(p) => p.into_inner().clone(),
         }
+    }
+
+    /// Replaces the current state (a new release, or a new page budget).
+    fn swap(&self, c: Arc<Current>) {
+        match self.state.write() {
+            Ok(mut g) => *g = c,
+            Err(p) => *p.into_inner() = c,
+        }
+    }
+
+    /// Sets the page cache budget (see [`Config::page_cache_bytes`]); the
+    /// pages cached so far are dropped.
+    fn set_page_cache(&mut self, bytes: usize) {
+        self.page_bytes = bytes;
+        let cur = self.current();
+        self.swap(Arc::new(Current {
+            model: cur.model.clone(),
+            pages: PageCache::new(bytes),
+        }));
     }
 
     /// Re-opens the publication when its freshness pointer names a newer
@@ -142,11 +190,7 @@ impl Site {
         match Publication::open(&self.root) {
             Ok(p) if p.latest_release() >= now => {
                 let r = p.latest_release();
-                let m = Arc::new(ReadModel::build(p));
-                match self.model.write() {
-                    Ok(mut g) => *g = m,
-                    Err(p) => *p.into_inner() = m,
-                }
+                self.swap(Current::new(ReadModel::build(p), self.page_bytes));
                 r
             }
             _ => now,
@@ -273,24 +317,101 @@ async fn release(State(s): State<Site>, Path(r): Path<String>) -> Response {
     }
 }
 
-async fn message(State(s): State<Site>, Path(id): Path<String>) -> Response {
-    let m = s.model();
+async fn message(State(s): State<Site>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     let Some(id) = parse_id(&id) else {
         return not_found();
     };
-    let Some(e) = m.entry(id).cloned() else {
-        return not_found();
+    let cur = s.current();
+    let page = match cur.pages.get(id) {
+        Some(p) => p,
+        None => {
+            let m = cur.model.clone();
+            let Some(e) = m.entry(id).cloned() else {
+                return not_found();
+            };
+            let Some(Some(page)) = blocking(move || {
+                let raw = m.publication.read_blob(&e.blob, e.size).ok()?;
+                html::message(&m, id, &crate::mail::render(&raw))
+            })
+            .await
+            else {
+                return not_found();
+            };
+            let p = Arc::new(Page::new(page));
+            cur.pages.insert(id, p.clone());
+            p
+        }
     };
-    let m2 = m.clone();
-    let Some(Some(page)) = blocking(move || {
-        let raw = m2.publication.read_blob(&e.blob, e.size).ok()?;
-        html::message(&m2, id, &crate::mail::render(&raw))
-    })
-    .await
+    page_response(&cur, id, page, &headers).await
+}
+
+/// True when `Accept-Encoding` accepts gzip (by name or `*`, with q above 0).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    let Some(v) = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
     else {
-        return not_found();
+        return false;
     };
-    Html(page).into_response()
+    v.split(',').any(|t| {
+        let mut parts = t.split(';');
+        let name = parts.next().unwrap_or("").trim();
+        let q_zero = parts.any(|p| {
+            p.trim()
+                .strip_prefix("q=")
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .is_some_and(|q| q <= 0.0)
+        });
+        (name.eq_ignore_ascii_case("gzip") || name == "*") && !q_zero
+    })
+}
+
+/// A cached page as a response: 304 for a matching `If-None-Match`, the
+/// precompressed gzip variant when the client takes it, else the HTML.
+async fn page_response(cur: &Arc<Current>, id: u64, page: Arc<Page>, headers: &HeaderMap) -> Response {
+    let etag = page.etag.clone();
+    let mut r = match page.etag.to_str().ok().and_then(|t| not_modified(t, headers)) {
+        Some(r) => r,
+        None => {
+            let gz = if accepts_gzip(headers) {
+                if page.has_gzip() {
+                    page.gzip()
+                } else {
+                    // The first compression of a page is real work: off the async threads.
+                    let (c, p) = (cur.clone(), page.clone());
+                    blocking(move || {
+                        let g = p.gzip();
+                        c.pages.grew(id, &p, g.as_ref().map_or(0, |g| g.len()));
+                        g
+                    })
+                    .await
+                    .flatten()
+                }
+            } else {
+                None
+            };
+            let mut r = match gz {
+                Some(g) => {
+                    let mut r = Response::new(Body::from(g));
+                    r.headers_mut()
+                        .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                    r
+                }
+                None => Response::new(Body::from(page.html.clone())),
+            };
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            r
+        }
+    };
+    let h = r.headers_mut();
+    h.insert(header::ETAG, etag);
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    // Pages change when a release lands (next links, threads): revalidate with the ETag.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r
 }
 
 async fn message_html(State(s): State<Site>, Path(id): Path<String>) -> Response {
@@ -749,6 +870,9 @@ async fn protect(
 pub fn router(mut site: Site, config: &Config) -> Router {
     site.rate = config.rate_limit;
     site.pub_rate = config.pub_rate_limit;
+    if site.page_bytes != config.page_cache_bytes {
+        site.set_page_cache(config.page_cache_bytes);
+    }
     Router::new()
         .route("/", get(home))
         .route("/style.css", get(style))

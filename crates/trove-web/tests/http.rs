@@ -421,3 +421,108 @@ async fn new_release_is_picked_up_without_a_failed_request() {
     let _ = stop.send(());
     h.await.expect("shutdown");
 }
+
+/// The message page cache: repeated requests get the same bytes and ETag as a
+/// server that renders every time, `If-None-Match` gets 304, gzip is the same
+/// page compressed, security headers stay on every variant, and a new release
+/// replaces the cached page (its "Next" link and ETag change).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_message_pages_follow_new_releases() {
+    let Some(data) = data_dir() else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let msgs = mbox_messages(&data.join("corpora/lore-io-uring.mbox.zst"), 50);
+    assert_eq!(msgs.len(), 50);
+    let mut w = writer(tmp.path());
+    let d: Vec<_> = msgs[..40]
+        .iter()
+        .map(|m| draft(&mut w, m, vec![], vec![]))
+        .collect();
+    publish(&mut w, "Part 1", d, NOW);
+    let (addr, stop, h) = start(tmp.path(), no_limit()).await;
+    let uncached = Config {
+        page_cache_bytes: 0,
+        ..no_limit()
+    };
+    let (addr0, stop0, h0) = start(tmp.path(), uncached).await;
+
+    let check_headers = |r: &Resp| {
+        assert_eq!(r.header("content-security-policy"), Some(trove_web::CSP));
+        assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
+        assert_eq!(r.header("x-frame-options"), Some("DENY"));
+        assert_eq!(r.header("vary"), Some("accept-encoding"));
+    };
+    let first = get(addr, "/emailid/40", &[]).await;
+    let second = get(addr, "/emailid/40", &[]).await;
+    let fresh = get(addr0, "/emailid/40", &[]).await;
+    assert_eq!(first.status, 200);
+    check_headers(&first);
+    check_headers(&second);
+    assert_eq!(first.header("content-type"), Some("text/html; charset=utf-8"));
+    assert_eq!(first.body, second.body);
+    assert_eq!(first.body, fresh.body, "cached page differs from a fresh render");
+    let tag = first.header("etag").expect("etag").to_string();
+    assert_eq!(second.header("etag"), Some(tag.as_str()));
+    assert_eq!(fresh.header("etag"), Some(tag.as_str()));
+    let page1 = first.text();
+    assert!(!page1.contains("rel=\"next\""), "last message has no next");
+    assert!(page1.contains("rel=\"prev\""));
+
+    let nm = get(addr, "/emailid/40", &[("If-None-Match", &tag)]).await;
+    assert_eq!(nm.status, 304);
+    assert!(nm.body.is_empty());
+    assert_eq!(nm.header("etag"), Some(tag.as_str()));
+    check_headers(&nm);
+
+    for ae in ["gzip", "br;q=1.0, gzip;q=0.8", "*"] {
+        let z = get(addr, "/emailid/40", &[("Accept-Encoding", ae)]).await;
+        assert_eq!(z.status, 200);
+        assert_eq!(z.header("content-encoding"), Some("gzip"), "{ae}");
+        check_headers(&z);
+        assert!(z.body.len() < first.body.len());
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&z.body[..]), &mut out)
+            .expect("gunzip");
+        assert_eq!(out, first.body, "gzip variant is another page");
+    }
+    let no = get(addr, "/emailid/40", &[("Accept-Encoding", "gzip;q=0")]).await;
+    assert_eq!(no.header("content-encoding"), None);
+    assert_eq!(no.body, first.body);
+    // Unknown and odd ids are still 404 with the cache in front.
+    for p in ["/emailid/41", "/emailid/0", "/emailid/99999999999999999999"] {
+        assert_eq!(get(addr, p, &[]).await.status, 404, "{p}");
+    }
+
+    // Release 2 lands: the cached page of 40 must not be served any more.
+    tokio::task::spawn_blocking(move || {
+        let d: Vec<_> = msgs[40..]
+            .iter()
+            .map(|m| draft(&mut w, m, vec![], vec![]))
+            .collect();
+        publish(&mut w, "Part 2", d, NOW + 86_400)
+    })
+    .await
+    .expect("publish 2");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !get(addr, "/api/publication", &[]).await.text().contains("Part 2") {
+        assert!(std::time::Instant::now() < deadline, "release 2 not picked up");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let after = get(addr, "/emailid/40", &[]).await;
+    assert_eq!(after.status, 200);
+    assert!(after.text().contains("rel=\"next\""), "stale page served");
+    assert_ne!(after.header("etag"), Some(tag.as_str()));
+    let old = get(addr, "/emailid/40", &[("If-None-Match", &tag)]).await;
+    assert_eq!(old.status, 200, "old ETag still validates");
+    assert_eq!(get(addr, "/emailid/50", &[]).await.status, 200);
+    // The uncached server agrees byte for byte once it has reloaded too.
+    while !get(addr0, "/api/publication", &[]).await.text().contains("Part 2") {
+        assert!(std::time::Instant::now() < deadline, "release 2 not picked up");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(get(addr0, "/emailid/40", &[]).await.body, after.body);
+
+    let _ = (stop.send(()), stop0.send(()));
+    h.await.expect("shutdown");
+    h0.await.expect("shutdown");
+}
