@@ -25,7 +25,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = PathBuf::from(&a[3]);
     if !dir.join("descriptor.json").exists() {
         let mut w = common::writer(&dir);
-        let msgs = common::mbox_messages(std::path::Path::new(&a[1]), n);
+        let mut msgs = common::mbox_messages(std::path::Path::new(&a[1]), n);
+        // A publication holds each source once: the archive has byte-identical copies.
+        let mut seen = std::collections::HashSet::new();
+        msgs.retain(|m| seen.insert(blake3::hash(m)));
         let drafts: Vec<_> = msgs
             .iter()
             .map(|m| common::draft(&mut w, m, vec![], vec![]))
