@@ -4,20 +4,23 @@
 //! entry is still checked against the message's hash and size as it is
 //! staged, and anything that does not match is simply fetched on its own.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 
 use trove_publication::layout::blob_path;
-use trove_publication::{Manifest, NeededFile, Replica};
+use trove_publication::{Hash, Manifest, NeededFile, Replica};
 
 use crate::sync::Progress;
 
-/// Stages every message of `manifest` found in the zip at `zip`; returns how many.
+/// Stages every message of `manifest` found in the zip at `zip` whose blob is
+/// in `wanted`; returns how many.
 pub(crate) fn extract(
     replica: &Replica,
     zip: &Path,
     manifest: &Manifest,
+    wanted: &HashSet<Hash>,
     progress: &dyn Progress,
 ) -> u64 {
     let Ok(file) = File::open(zip) else { return 0 };
@@ -41,7 +44,7 @@ pub(crate) fn extract(
             hash: message.blob,
             size: message.size,
         };
-        if replica.has(&file).unwrap_or(true) {
+        if !wanted.contains(&file.hash) {
             continue;
         }
         if replica.put(&file, entry).is_ok() {

@@ -16,14 +16,18 @@
 //!    from a release's bulk zip when it has one (one request instead of one
 //!    per message), each entry hash-checked like a download;
 //! 4. makes the new state visible with [`trove_publication::Replica::apply`]:
-//!    files to their public paths, then the manifests, the freshness pointer last.
+//!    one flush of the file system (`syncfs`, not one fsync per file), files
+//!    renamed to their public paths, a second flush, then the manifests, the
+//!    freshness pointer last.
 //!
 //! Nothing unverified ever reaches a public path. Every download is bounded
 //! in size (the manifest's declared size, [`Options::max_file_size`],
 //! [`Options::max_metadata_size`], [`Options::max_sync_bytes`]) and in time
 //! ([`Options::timeout`], a minimum speed, [`Options::max_sync_time`]), so a
 //! hostile origin can neither fill the disk nor hang the mirror. An
-//! interrupted sync keeps what it staged and resumes. The publisher key is
+//! interrupted sync keeps what it staged and resumes; whatever it finds
+//! (staged, or at a public path but not yet listed) is re-hashed before it is
+//! reused, and fetched again when it does not match. The publisher key is
 //! pinned at first contact (trust on first use) or given with
 //! [`Options::key`], and kept in `DIR/.trove-mirror/pin`.
 //!

@@ -665,6 +665,7 @@ impl Mirror {
         order: &[&Offer],
     ) -> Result<()> {
         let needed_paths: HashSet<&str> = needed.iter().map(|f| f.path.as_str()).collect();
+        let wanted: HashSet<Hash> = needed.iter().map(|f| f.hash).collect();
         let mut zips: Vec<(NeededFile, &Manifest, bool)> = Vec::new();
         let mut covered: HashSet<Hash> = HashSet::new();
         if self.options.bulk {
@@ -679,8 +680,8 @@ impl Mirror {
                     size: z.size,
                 };
                 let fetch = needed_paths.contains(z.path.as_str());
-                if !fetch && run.replica.staged(&file)?.is_none() {
-                    continue; // already public: its blobs came with it earlier
+                if !fetch && !m.messages.iter().any(|e| wanted.contains(&e.blob)) {
+                    continue; // already here, and so are its blobs
                 }
                 covered.extend(m.messages.iter().map(|e| e.blob));
                 zips.push((file, m, fetch));
@@ -710,17 +711,21 @@ impl Mirror {
                 if *fetch {
                     self.fetch_file(run, f, order)?;
                 }
-                if let Some(path) = run.replica.staged(f)? {
-                    let n = bulk::extract(run.replica, &path, m, run.progress);
+                // Staged by this sync, or left (staged or public) by an
+                // interrupted one; every entry taken out is hash-checked anyway.
+                if let Some(path) = run.replica.local_copy(f)? {
+                    let n = bulk::extract(run.replica, &path, m, &wanted, run.progress);
                     run.extracted.fetch_add(n, Ordering::Relaxed);
                 }
                 Ok(())
             }
         })?;
-        // Whatever the zips did not provide (or an odd zip), one by one.
+        // Whatever the zips did not provide (or an odd zip), one by one. Every
+        // file in `needed` was absent when the sync began, so what is staged now
+        // was staged (hash-checked) by this sync: a size check is enough.
         let mut rest = Vec::new();
         for f in needed {
-            if covered.contains(&f.hash) && !run.replica.has(f)? {
+            if covered.contains(&f.hash) && run.replica.staged(f)?.is_none() {
                 rest.push(f.clone());
             }
         }

@@ -5,15 +5,18 @@
 //! manifests, checks them with [`verify_update`], downloads each file
 //! [`VerifiedUpdate::needed`] names into the replica's staging area with
 //! [`Replica::put`] (each checked against its hash and size as it streams),
-//! then [`Replica::apply`]s the update: files move to their public paths, the
-//! manifests are written, and the freshness pointer last. Until that final
-//! rename, readers of the replica see the previous state; an interrupted sync
-//! keeps what it staged and resumes.
+//! then [`Replica::apply`]s the update: the file system is flushed once
+//! (staged data is never flushed file by file), files move to their public
+//! paths, the renames are flushed, the manifests are written, and the
+//! freshness pointer last. Until that final rename, readers of the replica see
+//! the previous state; an interrupted sync keeps what it staged and resumes,
+//! re-hashing ([`Replica::has`]) whatever it finds before reusing it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::{Error, Problem, Result};
 use crate::fsutil::{
@@ -189,6 +192,8 @@ pub struct Replica {
     root: PathBuf,
     publication: Option<Publication>,
     fsync: bool,
+    /// The staging directory exists (created by the first [`Replica::put`]).
+    staging_ready: AtomicBool,
 }
 
 impl Replica {
@@ -212,6 +217,7 @@ impl Replica {
             root: root.to_path_buf(),
             publication,
             fsync: true,
+            staging_ready: AtomicBool::new(false),
         })
     }
 
@@ -229,13 +235,17 @@ impl Replica {
         self.root.join(layout::STAGING_DIR).join(hash.to_hex())
     }
 
-    /// True when `file` is already at its public path or staged: no need to fetch it.
+    /// True when `file` is already at its public path or staged, and its bytes
+    /// hash to `file.hash`: no need to fetch it. Both copies are re-hashed, as
+    /// they may come from an interrupted sync (staged data is not flushed one
+    /// file at a time, so a crash can leave a staged file torn) or from
+    /// anything else that wrote there; a copy that does not match is fetched again.
     pub fn has(&self, file: &NeededFile) -> Result<bool> {
         let blob = BlobRef {
             hash: file.hash,
             size: file.size,
         };
-        Ok(staged_matches(&self.staged_path(&file.hash), &blob)?
+        Ok(file_matches(&self.staged_path(&file.hash), &blob)?
             || file_matches(&to_fs_path(&self.root, &file.path), &blob)?)
     }
 
@@ -252,19 +262,41 @@ impl Replica {
         Ok(staged_matches(&path, &blob)?.then_some(path))
     }
 
+    /// A local copy of `file` with its declared size, staged or at its public
+    /// path, for reading data that is checked again on its way out (a bulk
+    /// zip whose entries are staged with [`Replica::put`]): the copy's own
+    /// bytes are not re-hashed here.
+    pub fn local_copy(&self, file: &NeededFile) -> Result<Option<PathBuf>> {
+        let blob = BlobRef {
+            hash: file.hash,
+            size: file.size,
+        };
+        let staged = self.staged_path(&file.hash);
+        if staged_matches(&staged, &blob)? {
+            return Ok(Some(staged));
+        }
+        let public = to_fs_path(&self.root, &file.path);
+        Ok(staged_matches(&public, &blob)?.then_some(public))
+    }
+
     /// Streams `file`'s bytes from `reader` into staging, checking size and
     /// hash as they arrive: at most `size + 1` bytes are read, and a mismatch
     /// leaves nothing behind ([`Error::Invalid`] names the problem).
     /// Takes `&self`, so several downloads can stream into staging at once.
     pub fn put(&self, file: &NeededFile, reader: impl Read) -> Result<()> {
         let dir = self.root.join(layout::STAGING_DIR);
-        create_dir_all(&dir)?;
+        if !self.staging_ready.load(Ordering::Relaxed) {
+            create_dir_all(&dir)?;
+            self.staging_ready.store(true, Ordering::Relaxed);
+        }
         let tmp = temp_path(&dir);
         let mut check = BlobCheck::new(&file.path, file.hash, file.size, u64::MAX)?;
         let result = (|| -> Result<()> {
             let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
             let mut r = reader.take(file.size.saturating_add(1));
-            let mut buf = vec![0u8; 256 * 1024];
+            // Most blobs are a few KiB: no need to allocate (and zero) 256 KiB for each.
+            let cap = file.size.saturating_add(1).clamp(8 * 1024, 256 * 1024);
+            let mut buf = vec![0u8; cap as usize];
             loop {
                 let n = match r.read(&mut buf) {
                     Ok(0) => break,
@@ -286,7 +318,8 @@ impl Replica {
     }
 
     /// Makes `update` the replica's state: every needed file must be staged
-    /// (or already public). Files move to their public paths (flushed first),
+    /// (or already public). Files move to their public paths (all their data
+    /// flushed first, with one `syncfs` on Linux, and the renames flushed after),
     /// then the descriptor (if new), the manifests, and the pointer last.
     /// Returns the new trusted state.
     pub fn apply(&mut self, update: VerifiedUpdate) -> Result<TrustedState> {
@@ -335,6 +368,7 @@ impl Replica {
         )?;
         self.publication = Some(Publication::open(&self.root)?);
         let _ = fs::remove_dir(self.root.join(layout::STAGING_DIR));
+        self.staging_ready.store(false, Ordering::Relaxed);
         if self.fsync {
             sync_dir(&self.root)?;
         }

@@ -495,8 +495,8 @@ impl PublicationWriter {
     }
 
     /// Moves every blob and file the manifest lists to its public path:
-    /// flushes the data (in parallel: journalling file systems commit
-    /// concurrent fsyncs together), renames, then flushes the directories.
+    /// flushes the data (see `place_files`: one `syncfs` on Linux), renames,
+    /// then flushes the renames.
     fn place_blobs(&self, manifest: &Manifest, draft: &ReleaseDraft) -> Result<()> {
         let root = self.publication.root().to_path_buf();
         // (source, destination, rename (true) or copy (false))
