@@ -62,6 +62,7 @@ mod crypto;
 mod dns;
 mod domain;
 mod error;
+mod headers;
 mod keys;
 mod strip;
 mod tags;

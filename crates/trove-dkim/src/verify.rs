@@ -6,11 +6,11 @@
 //! (every Gmail signature since 2023 has a one-week `x=`, so an archive would learn nothing),
 //! (b) is async and wants a DNS resolver, and (c) hides why a signature is unusable (legacy
 //! draft versions, unknown `q=`, bad `i=`). Its *pieces* are public and correct, so trove uses
-//! them: `AuthenticatedMessage::parse_with_opts` (header split and the canonicalised body
-//! hashes are NOT used: see body.rs), `dkim::Signature::parse`,
-//! `AuthenticatedMessage::signed_headers` (bottom-up header selection), header
-//! canonicalisation and the rust-crypto `VerifyingKey` (which verifies RSA keys under 1024
-//! bits); RSA keys of 1024 bits and more go through ring (crypto.rs). trove adds: its own tag-level classification
+//! them: `dkim::Signature::parse`, header canonicalisation, the rust-crypto `VerifyingKey`
+//! (which verifies RSA keys under 1024 bits) and, for messages with ARC headers,
+//! `AuthenticatedMessage::parse_with_opts`. The header split and bottom-up header selection
+//! are ports of mail-auth's (headers.rs: its full message parse was a large share of the
+//! time for work trove does not use); bodies are canonicalised by trove (body.rs); RSA keys of 1024 bits and more go through ring (crypto.rs). trove adds: its own tag-level classification
 //! (tags.rs), key restrictions (`t=s`, `h=`, `s=`), expiry judged at the signature's own time
 //! and reported separately, and the warnings a reader needs.
 
@@ -21,6 +21,7 @@ use mail_auth::AuthenticatedMessage;
 use crate::body::{body_hash, BodyCache};
 use crate::crypto::{verify_headers, CryptoFailure};
 use crate::domain::{domains_related, valid_domain};
+use crate::headers::{has_arc_headers, signed_headers, split_headers, RawHeader};
 use crate::keys::{KeyRecord, KeyStatus, KeyStore, KeyType};
 use crate::strip::strip_signature;
 use crate::tags::{strip_ws, TagList};
@@ -90,26 +91,23 @@ pub fn verify_message(raw: &[u8], keys: &KeyStore, opts: &VerifyOptions) -> Mess
     } else {
         &raw[..body_start]
     };
-    let Some(message) = AuthenticatedMessage::parse_with_opts(head, None, false) else {
+    let headers = split_headers(head);
+    if headers.is_empty() {
         return MessageVerdict::default();
-    };
-    let from_domain = message
-        .from
-        .first()
-        .and_then(|a| a.rsplit_once('@'))
-        .map(|(_, d)| d.trim_end_matches('>').to_ascii_lowercase());
+    }
+    let from_domain = crate::headers::from_domain(&headers);
 
     let mut signatures = Vec::new();
     let mut domainkeys = Vec::new();
     let mut bodies = BodyCache::default();
     let ctx = MessageContext {
-        message: &message,
+        headers: &headers,
         body,
         from_domain: from_domain.as_deref(),
         keys,
         opts,
     };
-    for &(name, value) in &message.headers {
+    for &(name, value) in &headers {
         let trimmed = name.trim_ascii();
         if trimmed.eq_ignore_ascii_case(b"DKIM-Signature") {
             let index = signatures.len();
@@ -132,8 +130,10 @@ pub fn verify_message(raw: &[u8], keys: &KeyStore, opts: &VerifyOptions) -> Mess
         signatures.push(v);
     }
 
-    let arc = if opts.verify_arc {
-        crate::arc::verify_arc(&message, keys, &mut bodies, body)
+    // mail-auth parses the ARC headers, for the messages that have any.
+    let arc = if opts.verify_arc && has_arc_headers(&headers) {
+        AuthenticatedMessage::parse_with_opts(head, None, false)
+            .and_then(|message| crate::arc::verify_arc(&message, keys, &mut bodies, body))
     } else {
         None
     };
@@ -147,7 +147,7 @@ pub fn verify_message(raw: &[u8], keys: &KeyStore, opts: &VerifyOptions) -> Mess
 /// Verifies one DKIM-Signature header.
 /// What every signature of one message is checked against.
 struct MessageContext<'a> {
-    message: &'a AuthenticatedMessage<'a>,
+    headers: &'a [RawHeader<'a>],
     body: &'a [u8],
     from_domain: Option<&'a str>,
     keys: &'a KeyStore,
@@ -162,7 +162,7 @@ fn verify_one(
     bodies: &mut BodyCache,
 ) -> SignatureVerdict {
     let MessageContext {
-        message,
+        headers,
         body,
         from_domain,
         keys,
@@ -318,8 +318,7 @@ fn verify_one(
         if signed == 0 {
             continue;
         }
-        let present = message
-            .headers
+        let present = headers
             .iter()
             .filter(|(n, _)| n.trim_ascii().eq_ignore_ascii_case(header.as_bytes()))
             .count();
@@ -364,7 +363,7 @@ fn verify_one(
     for record in usable {
         let mut attempt = v.clone();
         note_key(&mut attempt, record);
-        let (result, reason) = check_with_key(message, name, &stripped, &sig, record, body_hash_ok);
+        let (result, reason) = check_with_key(headers, name, &stripped, &sig, record, body_hash_ok);
         if result == SignatureResult::Pass {
             let reason = if attempt.expired { "expired" } else { "" };
             return verdict(attempt, result, reason);
@@ -381,7 +380,7 @@ fn verify_one(
 
 /// Key restrictions and cryptography with one key.
 fn check_with_key(
-    message: &AuthenticatedMessage<'_>,
+    headers: &[RawHeader<'_>],
     name: &[u8],
     stripped: &[u8],
     sig: &Signature,
@@ -420,8 +419,8 @@ fn check_with_key(
     if !body_hash_ok {
         return (SignatureResult::Fail, "body_hash_mismatch");
     }
-    let mut headers = message.signed_headers(&sig.h, name, stripped);
-    match verify_headers(record, &mut headers, &sig.b, sig.ch, sig.a) {
+    let mut signed = signed_headers(headers, &sig.h, name, stripped);
+    match verify_headers(record, &mut signed, &sig.b, sig.ch, sig.a) {
         Ok(()) => (SignatureResult::Pass, ""),
         Err(CryptoFailure::AlgorithmMismatch) => (SignatureResult::Fail, "key_algorithm_mismatch"),
         Err(CryptoFailure::NoKey) => (SignatureResult::KeyMalformed, "key_malformed"),

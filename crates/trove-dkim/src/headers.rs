@@ -1,0 +1,236 @@
+//! The header section as a list of `(name, value)` slices, the From domain, and bottom-up
+//! header selection for `h=` (RFC 6376 §5.4.2).
+//!
+//! trove used to get these from mail-auth 0.13.3's `AuthenticatedMessage::parse_with_opts`,
+//! which also parses every DKIM-Signature and ARC header with its own (lenient) parsers,
+//! hashes an empty body once per signature shape, and classifies every header name. trove
+//! classifies signatures itself (tags.rs) and needs only the list, so that work was pure
+//! overhead on every message. The splitting and the selection below are ported from
+//! mail-auth 0.13.3 (`src/common/headers.rs` `scan_field`/`scan_value`/`HeaderIterator`, and
+//! `src/dkim/verify.rs` `AuthenticatedMessage::signed_headers`; Apache-2.0 OR MIT,
+//! © Stalwart Labs) and kept identical in behaviour, so the same bytes are signed and
+//! hashed; mail-auth still parses the ARC headers of the messages that have any (arc.rs).
+
+use mail_parser::parsers::MessageStream;
+use mail_parser::{Address, HeaderValue};
+
+/// One header: the name (everything before the colon, as written) and the value (everything
+/// after the colon, folding and the final line ending included).
+pub(crate) type RawHeader<'a> = (&'a [u8], &'a [u8]);
+
+enum FieldScan {
+    Named { colon: usize, end: usize },
+    Unnamed { end: usize },
+    End,
+}
+
+/// Splits the header section into headers, top first. Stops at the empty line (CRLF or LF)
+/// that ends the section; a last header without a line ending is dropped, as mail-auth does.
+/// A line without a colon becomes a header with that line as its name and an empty value.
+pub(crate) fn split_headers(message: &[u8]) -> Vec<RawHeader<'_>> {
+    let mut headers = Vec::with_capacity(32);
+    let mut start = 0;
+    loop {
+        match scan_field(message, start) {
+            FieldScan::Named { colon, end } => {
+                headers.push((&message[start..colon], &message[colon + 1..end]));
+                start = end;
+            }
+            FieldScan::Unnamed { end } => {
+                headers.push((&message[start..end], &b""[..]));
+                start = end;
+            }
+            FieldScan::End => return headers,
+        }
+    }
+}
+
+fn scan_field(message: &[u8], start: usize) -> FieldScan {
+    let mut cur = start;
+    while let Some(rest) = message.get(cur..) {
+        let Some(offset) = memchr::memchr2(b':', b'\n', rest) else {
+            break;
+        };
+        let pos = cur + offset;
+        if rest[offset] == b':' {
+            return scan_value(message, pos);
+        }
+        if (offset > 0 && rest[offset - 1] == b'\r') || pos == start {
+            return FieldScan::End;
+        }
+        match message.get(pos + 1) {
+            Some(b' ' | b'\t') => cur = pos + 1,
+            _ => return FieldScan::Unnamed { end: pos + 1 },
+        }
+    }
+    FieldScan::End
+}
+
+fn scan_value(message: &[u8], colon: usize) -> FieldScan {
+    let mut cur = colon + 1;
+    while let Some(rest) = message.get(cur..) {
+        let Some(offset) = memchr::memchr(b'\n', rest) else {
+            break;
+        };
+        let pos = cur + offset;
+        match message.get(pos + 1) {
+            Some(b' ' | b'\t') => cur = pos + 1,
+            _ => {
+                return FieldScan::Named {
+                    colon,
+                    end: pos + 1,
+                }
+            }
+        }
+    }
+    FieldScan::End
+}
+
+/// The name with folding whitespace removed equals `want` (lower case), as mail-auth's
+/// header classification reads names. `want` must be lower-case letters, digits and `-`.
+fn name_is(name: &[u8], want: &[u8]) -> bool {
+    let mut want = want.iter();
+    for &b in name {
+        if matches!(b, b' ' | b'\t' | b'\r' | b'\n') {
+            continue;
+        }
+        if want.next() != Some(&b.to_ascii_lowercase()) {
+            return false;
+        }
+    }
+    want.next().is_none()
+}
+
+/// Whether the message may have ARC headers: some name starts with `ARC-` (a superset of
+/// the three names mail-auth's parser recognises, so no chain is missed).
+pub(crate) fn has_arc_headers(headers: &[RawHeader<'_>]) -> bool {
+    headers.iter().any(|(name, _)| {
+        let mut letters = name
+            .iter()
+            .filter(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+            .map(u8::to_ascii_lowercase);
+        b"arc-".iter().all(|&want| letters.next() == Some(want))
+    })
+}
+
+/// Domain of the first address of the first From header that has one, lower case (the
+/// address is lower-cased as a whole first, then the part after the last `@` is taken, as
+/// trove did through mail-auth's `AuthenticatedMessage::from`).
+pub(crate) fn from_domain(headers: &[RawHeader<'_>]) -> Option<String> {
+    let address = headers
+        .iter()
+        .filter(|(name, _)| name_is(name, b"from"))
+        .find_map(|(_, value)| first_address(&MessageStream::new(value).parse_address()))?;
+    let address = address.to_lowercase();
+    let (_, domain) = address.rsplit_once('@')?;
+    Some(domain.trim_end_matches('>').to_ascii_lowercase())
+}
+
+fn first_address(value: &HeaderValue<'_>) -> Option<String> {
+    match value {
+        HeaderValue::Address(Address::List(list)) => list
+            .iter()
+            .find_map(|a| a.address.as_deref().map(str::to_string)),
+        HeaderValue::Address(Address::Group(groups)) => groups
+            .iter()
+            .flat_map(|g| g.addresses.iter())
+            .find_map(|a| a.address.as_deref().map(str::to_string)),
+        _ => None,
+    }
+}
+
+/// The headers `h=` selects, bottom-up (each repeated name takes the next instance upwards;
+/// a name with no instance left is skipped), followed by the signature header itself.
+pub(crate) fn signed_headers<'x>(
+    headers: &'x [RawHeader<'x>],
+    h: &'x [String],
+    sig_name: &'x [u8],
+    sig_value: &'x [u8],
+) -> impl Iterator<Item = RawHeader<'x>> {
+    let mut last_header_pos: Vec<(&[u8], usize)> = Vec::with_capacity(h.len());
+    h.iter()
+        .filter_map(move |name| {
+            let name = name.as_bytes();
+            let slot = match last_header_pos
+                .iter()
+                .position(|(seen, _)| seen.eq_ignore_ascii_case(name))
+            {
+                Some(slot) => slot,
+                None => {
+                    last_header_pos.push((name, 0));
+                    last_header_pos.len() - 1
+                }
+            };
+            let skip = last_header_pos[slot].1;
+            let (next, found) = match headers
+                .iter()
+                .rev()
+                .enumerate()
+                .skip(skip)
+                .find(|(_, (header, _))| name.eq_ignore_ascii_case(header))
+            {
+                Some((pos, found)) => (pos + 1, Some(*found)),
+                None => (headers.len(), None),
+            };
+            last_header_pos[slot].1 = next;
+            found
+        })
+        .chain([(sig_name, sig_value)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_folded_and_unnamed_headers() {
+        let head = b"From: a@b.example\r\nSubject: one\r\n two\r\nX: y\r\n\r\n";
+        let headers = split_headers(head);
+        assert_eq!(
+            headers,
+            vec![
+                (&b"From"[..], &b" a@b.example\r\n"[..]),
+                (&b"Subject"[..], &b" one\r\n two\r\n"[..]),
+                (&b"X"[..], &b" y\r\n"[..]),
+            ]
+        );
+        // A line without a colon: a nameless header when it ends in a bare LF, the end of the
+        // section when it ends in CRLF (mail-auth's rule, kept).
+        assert_eq!(
+            split_headers(b"A: 1\nbroken\nB: 2\n\n"),
+            vec![
+                (&b"A"[..], &b" 1\n"[..]),
+                (&b"broken\n"[..], &b""[..]),
+                (&b"B"[..], &b" 2\n"[..]),
+            ]
+        );
+        assert_eq!(split_headers(b"A: 1\r\nbroken\r\nB: 2\r\n\r\n").len(), 1);
+        // LF-only sections end at the empty line too; a header without a line end is dropped.
+        assert_eq!(split_headers(b"A: 1\n\nB: 2\n").len(), 1);
+        assert_eq!(split_headers(b"A: 1\r\nB: 2").len(), 1);
+        assert!(split_headers(b"").is_empty());
+    }
+
+    #[test]
+    fn from_domain_of_first_address() {
+        let head = b"To: x@y.example\r\nFROM : \"Ann\" <Ann@Mail.Example.COM>, b@c.example\r\n\r\n";
+        assert_eq!(
+            from_domain(&split_headers(head)).as_deref(),
+            Some("mail.example.com")
+        );
+        assert_eq!(from_domain(&split_headers(b"From: nobody\r\n\r\n")), None);
+    }
+
+    #[test]
+    fn selection_is_bottom_up() {
+        let head = b"A: 1\r\nB: 2\r\nA: 3\r\n\r\n";
+        let headers = split_headers(head);
+        let h: Vec<String> = ["a", "a", "a", "b"].iter().map(|s| s.to_string()).collect();
+        let picked: Vec<&[u8]> = signed_headers(&headers, &h, b"DKIM-Signature", b" x")
+            .map(|(_, v)| v)
+            .collect();
+        assert_eq!(picked, vec![&b" 3\r\n"[..], b" 1\r\n", b" 2\r\n", b" x"]);
+        assert!(has_arc_headers(&split_headers(b"ARC-Seal: i=1\r\n\r\n")));
+        assert!(!has_arc_headers(&headers));
+    }
+}
