@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the outside programs that trove's tests and benchmarks compare against or drive:
 #   notmuch, mu (maildir-utils), public-inbox      - peers in bench/ingest, bench/search, bench/mirror
+#   python3-notmuch2                               - notmuch's library, for bench/search in-process latency
 #   opendkim-tools, dkimpy==1.1.8 (PyPI)           - independent DKIM signers/verifiers for dkim tests
 #   dnsmasq-base                                   - local DNS for tests that must not touch the network
 #   nginx, wrk                                     - static-serving peer and HTTP load generator
@@ -16,6 +17,7 @@ set -euo pipefail
 DEBIAN_PKGS=(
   notmuch maildir-utils public-inbox opendkim-tools dnsmasq-base nginx wrk
   hyperfine zstd rsync chromium time valgrind b3sum
+  python3-notmuch2
 )
 DKIMPY_VERSION=1.1.8
 

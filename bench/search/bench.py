@@ -3,9 +3,10 @@
 
 Measures, in one run: trove's index build (ingest + index, and `trove reindex` alone) and
 index size; notmuch's and mu's index build and size (peers.sh, cached because notmuch takes
-minutes); then the fixed queries of queries.tsv against `trove search` (CLI, a process per
-query), trove in-process (examples/query_latency), `notmuch search` and `mu find`: p50/p99
-latency per engine, ratios, and hit counts side by side.
+minutes); then the fixed queries of queries.tsv in two tiers, each against its peer:
+(a) whole processes: `trove search` (with and without --json facets), `notmuch search`,
+`mu find`; (b) in-process: trove's examples/query_latency vs libnotmuch through
+python3-notmuch2 (notmuch_inproc.py). p50/p99 latency per engine, ratios, hit counts.
 """
 
 from __future__ import annotations
@@ -50,9 +51,12 @@ def main():
     ap.add_argument("--results", required=True)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--corpus", required=True)
+    ap.add_argument("--notmuch-inproc", required=True, help="notmuch_inproc.py")
+    ap.add_argument("--profile", default="release", help="cargo profile of the trove binaries")
     a = ap.parse_args()
 
     out = a.out
+    load_before = open("/proc/loadavg").read().split()[:3]
     maildir = os.path.join(out, "maildir")
     peers = json.load(open(os.path.join(out, "peers.json")))
     nm_cfg = os.path.join(out, "notmuch", "config")
@@ -85,38 +89,64 @@ def main():
         for q in queries:
             f.write(q[1] + "\n")
 
-    # In-process trove latency.
-    if os.path.exists(a.latency):
-        r = sh([a.latency, os.path.join(vault, "index"), qfile, str(a.runs)])
-        inproc = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
-    else:
-        print(f"bench/search: {a.latency} missing: no in-process figures", flush=True)
-        inproc = [{"total": None, "us": []} for _ in queries]
+    def inproc(cmd):
+        r = sh(cmd)
+        return [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
 
+    # Tier (b), in-process: the index (or database) opened once, then each query run `runs`
+    # times after a warm-up. trove: Index::search (20 hits with stored fields and snippets +
+    # total); notmuch: libnotmuch through python3-notmuch2 (count + first 20 messages).
+    ip_engines = {
+        "trove in-process (relevance, snippets)": [a.latency],
+        "trove in-process (date order, snippets)": [a.latency, "--sort", "date"],
+        "trove in-process (relevance, snippets, facets)": [a.latency, "--facets"],
+    }
+    ip = {}
+    for eng, cmd in ip_engines.items():
+        ip[eng] = inproc(cmd + [os.path.join(vault, "index"), qfile, str(a.runs)])
+    nq_file = os.path.join(out, "notmuch-queries.txt")
+    with open(nq_file, "w") as f:
+        for q in queries:
+            f.write(q[2] + "\n")
+    nm_ip = inproc(["/usr/bin/python3", a.notmuch_inproc, nm_cfg, nq_file, str(a.runs)])
+    nm_overhead = nm_ip.pop()["overhead_us"]
+    ip["notmuch in-process (python3-notmuch2, newest first)"] = nm_ip
+
+    # Tier (a), whole processes (start, open, search, print 20 hits), engines interleaved
+    # per query so that a change in machine load hits all of them alike.
     rows = []
-    lat = {"trove (in-process)": [], "trove CLI": [], "notmuch": [], "mu": []}
-    for (kind, tq, nq, mq), ip in zip(queries, inproc):
-        row = {"kind": kind, "trove": tq, "notmuch": nq, "mu": mq, "trove_total": ip["total"]}
-        lat["trove (in-process)"] += [u / 1000 for u in ip["us"]]
-        row["inproc_ms"] = statistics.median(ip["us"]) / 1000 if ip["us"] else float("nan")
+    lat = {e: [] for e in ["trove search", "trove search --json (facets)", "notmuch search",
+                           "mu find"]}
+    ip_lat = {e: [] for e in ip}
+    for i, (kind, tq, nq, mq) in enumerate(queries):
+        row = {"kind": kind, "trove": tq, "notmuch": nq, "mu": mq}
+        row["trove_total"] = ip["trove in-process (relevance, snippets)"][i]["total"]
+        row["notmuch_inproc_total"] = nm_ip[i]["total"]
+        for e in ip:
+            us = ip[e][i]["us"]
+            ip_lat[e] += [u / 1000 for u in us]
+            row[e + "_ms"] = statistics.median(us) / 1000
         cmds = {
-            "trove CLI": [a.trove, "--vault", vault, "search", "--json", "--limit", "20", tq],
-            "notmuch": ["notmuch", f"--config={nm_cfg}", "search", "--output=messages",
-                        "--limit=20", nq],
-            "mu": ["mu", "find", f"--muhome={mu_home}", "--maxnum=20", "--fields=i", mq],
+            "trove search": [a.trove, "--vault", vault, "search", "--limit", "20", tq],
+            "trove search --json (facets)": [a.trove, "--vault", vault, "search", "--json",
+                                             "--limit", "20", tq],
+            "notmuch search": ["notmuch", f"--config={nm_cfg}", "search",
+                               "--output=messages", "--limit=20", nq],
+            "mu find": ["mu", "find", f"--muhome={mu_home}", "--maxnum=20", "--fields=i", mq],
         }
         for eng, cmd in cmds.items():
             subprocess.run(cmd, capture_output=True, env=env)  # warm-up
-            ts = []
-            for _ in range(a.runs):
+        for _ in range(a.runs):
+            for eng, cmd in cmds.items():
                 t, r = timed(cmd, env=env)
-                if eng == "trove CLI" and r.returncode not in (0, 1):
+                if eng.startswith("trove") and r.returncode not in (0, 1):
                     raise SystemExit(f"trove search {tq!r}: {r.stderr}")
-                if eng == "trove CLI" and row["trove_total"] is None:
-                    row["trove_total"] = json.loads(r.stdout)["total"]
-                ts.append(t * 1000)
-            lat[eng] += ts
-            row[eng + "_ms"] = statistics.median(ts)
+                if eng == "trove search --json (facets)" and json.loads(r.stdout)["total"] != row["trove_total"]:
+                    raise SystemExit(f"trove CLI and in-process totals differ for {tq!r}")
+                row.setdefault(eng, []).append(t * 1000)
+        for eng in cmds:
+            lat[eng] += row[eng]
+            row[eng + "_ms"] = statistics.median(row.pop(eng))
         row["notmuch_total"] = int(sh(["notmuch", f"--config={nm_cfg}", "count", nq],
                                       env=env).stdout.strip())
         r = subprocess.run(["mu", "find", f"--muhome={mu_home}", "--fields=i", mq],
@@ -127,6 +157,7 @@ def main():
               f"{row['notmuch_total']:6} mu {row['mu_total']:6}", flush=True)
 
     summary = {e: (pct(v, 50), pct(v, 99)) for e, v in lat.items() if v}
+    ip_summary = {e: (pct(v, 50), pct(v, 99)) for e, v in ip_lat.items() if v}
     res = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
@@ -138,6 +169,13 @@ def main():
         "notmuch": {"build_s": peers["notmuch_s"], "bytes": peers["notmuch_bytes"]},
         "mu": {"build_s": peers["mu_s"], "bytes": peers["mu_bytes"]},
         "latency": summary,
+        "inproc_latency": ip_summary,
+        "notmuch_python_overhead_ms": (pct([u / 1000 for u in nm_overhead], 50),
+                                       pct([u / 1000 for u in nm_overhead], 99)),
+        "load_before": load_before,
+        "load_after": open("/proc/loadavg").read().split()[:3],
+        "profile": a.profile,
+        "runs": a.runs,
         "rows": rows,
         "versions": {
             "trove": sh([a.trove, "--version"]).stdout.strip(),
@@ -156,18 +194,18 @@ def mib(b):
 
 def write_md(r, path):
     t, nm, mu = r["trove"], r["notmuch"], r["mu"]
-    L = r["latency"]
-    p50 = {k: v[0] for k, v in L.items()}
-    p99 = {k: v[1] for k, v in L.items()}
+    n_q = len(r["rows"])
+    runs = r["runs"]
     lines = [
         "# bench/search — results",
         "",
         f"- Date: {r['date']}; machine: {r['machine']} (shared with other jobs: numbers are noisy)",
+        f"- Load average (1, 5, 15 min) before: {' '.join(r['load_before'])}; after: "
+        f"{' '.join(r['load_after'])}",
         f"- Corpus: `{os.path.basename(r['corpus'])}` as a maildir (33,494 files, 269 MB; "
         f"notmuch counts {r['messages_files']} messages after merging equal Message-IDs)",
         f"- Versions: {r['versions']['trove']}; {r['versions']['notmuch']}; {r['versions']['mu']}",
-        "- trove binary: dev profile (dependencies, tantivy included, at opt-level 2; trove's own "
-        "crates unoptimised), since no release build fits the shared machine's time budget.",
+        f"- trove binaries (`trove`, `examples/query_latency`): cargo profile `{r['profile']}`.",
         "- Command: `bench/search/run.sh` (one command).",
         "",
         "## Index build and size",
@@ -184,32 +222,65 @@ def write_md(r, path):
         f"| mu (`mu index`) | {mu['build_s']:.1f} | {mib(mu['bytes']):.0f} | "
         f"{nm['build_s'] / mu['build_s']:.1f}x faster | {nm['bytes'] / mu['bytes']:.1f}x smaller |",
         "",
-        "The notmuch and mu builds are timed by `peers.sh` and cached in `bench/out/search/peers.json` "
-        "while the corpus and tool versions are unchanged (notmuch takes minutes); trove is "
-        "rebuilt and timed on every run.",
+        "The notmuch and mu builds are timed by `peers.sh` and cached in `$OUT/peers.json` "
+        "while the corpus and tool versions are unchanged (notmuch takes many minutes); trove "
+        "is rebuilt and timed on every run.",
         "",
-        "## Query latency (23 queries x runs, after one warm-up per query)",
+        f"## Query latency ({n_q} queries x {runs} runs, after one warm-up per query)",
         "",
-        "| engine | p50 (ms) | p99 (ms) | p50 notmuch / engine |",
-        "|---|---:|---:|---:|",
+        "### (a) Whole process: CLI vs CLI",
+        "",
+        "Each run starts the program, opens the index, searches and prints 20 hits. "
+        "`trove search` prints 20 hits with snippets and the total; `--json` adds facets over "
+        "every match. `notmuch search --output=messages --limit=20` prints 20 Message-IDs "
+        "(newest first, no total); `mu find --maxnum=20 --fields=i` the same. Engines are "
+        "interleaved run by run.",
+        "",
+        "| engine | p50 (ms) | p99 (ms) | p50: notmuch / engine | p99: notmuch / engine |",
+        "|---|---:|---:|---:|---:|",
     ]
-    for e in L:
-        lines.append(f"| {e} | {p50[e]:.2f} | {p99[e]:.2f} | {p50['notmuch'] / p50[e]:.1f}x |")
+    L = r["latency"]
+    base = L["notmuch search"]
+    for e, (p50, p99) in L.items():
+        lines.append(f"| {e} | {p50:.2f} | {p99:.2f} | {base[0] / p50:.2f}x | {base[1] / p99:.2f}x |")
+    I = r["inproc_latency"]
+    nm_key = [k for k in I if k.startswith("notmuch")][0]
+    base = I[nm_key]
+    ov = r["notmuch_python_overhead_ms"]
     lines += [
         "",
-        "CLI engines are measured as whole processes (start, open index, search, print 20 hits);",
-        "in-process is `Index::search` with snippets, 20 hits, no facets.",
+        "### (b) In-process: library vs library",
         "",
-        "## Per query: hit counts and median latency",
+        "Index or database opened once; each run = count every match + the first 20 hits. "
+        "trove: `Index::search` in `crates/trove-search/examples/query_latency.rs` (stored "
+        "from, subject, date and a highlighted snippet per hit). notmuch: libnotmuch through "
+        "Debian's `python3-notmuch2` (`bench/search/notmuch_inproc.py`: `count_messages` + "
+        "first 20 of `messages(query)` newest first, with Message-ID, From, Subject, date).",
         "",
-        "| kind | trove query | trove hits | notmuch hits | mu hits | trove in-proc ms | trove CLI ms | notmuch ms | mu ms |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| engine | p50 (ms) | p99 (ms) | p50: notmuch / engine | p99: notmuch / engine |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for e, (p50, p99) in I.items():
+        lines.append(f"| {e} | {p50:.3f} | {p99:.3f} | {base[0] / p50:.1f}x | {base[1] / p99:.1f}x |")
+    lines += [
+        "",
+        f"Python/cffi share of a notmuch in-process run: the same calls for a query that matches "
+        f"nothing take p50 {ov[0]:.3f} ms (p99 {ov[1]:.3f} ms), an upper bound on the binding's "
+        f"overhead per run.",
+        "",
+        "## Per query: hit counts and median latency (ms)",
+        "",
+        "| kind | trove query | trove hits | notmuch hits | mu hits | trove in-proc | "
+        "notmuch in-proc | trove search | trove --json | notmuch search | mu find |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for x in r["rows"]:
         lines.append(
             f"| {x['kind']} | `{x['trove']}` | {x['trove_total']} | {x['notmuch_total']} | "
-            f"{x['mu_total']} | {x['inproc_ms']:.2f} | {x['trove CLI_ms']:.1f} | "
-            f"{x['notmuch_ms']:.1f} | {x['mu_ms']:.1f} |")
+            f"{x['mu_total']} | {x['trove in-process (relevance, snippets)_ms']:.2f} | "
+            f"{x[nm_key + '_ms']:.2f} | {x['trove search_ms']:.1f} | "
+            f"{x['trove search --json (facets)_ms']:.1f} | {x['notmuch search_ms']:.1f} | "
+            f"{x['mu find_ms']:.1f} |")
     lines.append("")
     with open(path, "w") as f:
         f.write("\n".join(lines))

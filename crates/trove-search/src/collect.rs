@@ -73,14 +73,14 @@ pub(crate) struct SegCollector {
     keep: usize,
     date: Column<i64>,
     id: Column<u64>,
-    /// (from, to, cc) columns, only when facets are wanted.
-    facet_cols: Option<(Option<StrColumn>, Option<StrColumn>, Option<StrColumn>)>,
+    /// From, To and Cc address columns with a count per term ordinal, only when facets
+    /// are wanted (a flat array: cheaper per document than a hash map).
+    facet_cols: Option<[Option<(StrColumn, Vec<u32>)>; 3]>,
     heap: BinaryHeap<Reverse<Cand>>,
     total: u64,
-    from_ords: HashMap<u64, u64>,
-    to_ords: HashMap<u64, u64>,
-    cc_ords: HashMap<u64, u64>,
     months: HashMap<(i64, u32), u64>,
+    /// Run of equal months (documents arrive roughly in date order).
+    month_run: Option<((i64, u32), u64)>,
 }
 
 impl Collector for MainCollector {
@@ -94,7 +94,13 @@ impl Collector for MainCollector {
     ) -> tantivy::Result<SegCollector> {
         let ff = reader.fast_fields();
         let facet_cols = if self.facets {
-            Some((ff.str(FROM_ADDR)?, ff.str(TO_ADDR)?, ff.str(CC_ADDR)?))
+            let col = |name| -> tantivy::Result<_> {
+                Ok(ff.str(name)?.map(|c| {
+                    let n = c.num_terms();
+                    (c, vec![0u32; n])
+                }))
+            };
+            Some([col(FROM_ADDR)?, col(TO_ADDR)?, col(CC_ADDR)?])
         } else {
             None
         };
@@ -107,10 +113,8 @@ impl Collector for MainCollector {
             facet_cols,
             heap: BinaryHeap::new(),
             total: 0,
-            from_ords: HashMap::new(),
-            to_ords: HashMap::new(),
-            cc_ords: HashMap::new(),
             months: HashMap::new(),
+            month_run: None,
         })
     }
 
@@ -176,71 +180,96 @@ impl SegmentCollector for SegCollector {
 
     fn collect(&mut self, doc: DocId, score: Score) {
         self.total += 1;
-        let date = self.date.first(doc);
+        let mut date = None;
         if self.keep > 0 {
-            let id = self.id.first(doc).unwrap_or(0);
+            let full = self.heap.len() >= self.keep;
             let key = match self.sort {
                 Sort::Relevance => f64::from(score),
-                Sort::Date => date.map_or(f64::MIN, |d| d as f64),
+                Sort::Date => {
+                    let d = self.date.first(doc);
+                    date = Some(d);
+                    d.map_or(f64::MIN, |d| d as f64)
+                }
             };
-            let cand = Cand {
-                key,
-                id,
-                score,
-                date,
-                doc: DocAddress::new(self.seg, doc),
-            };
-            if self.heap.len() < self.keep {
-                self.heap.push(Reverse(cand));
-            } else if self.heap.peek().is_some_and(|Reverse(worst)| cand > *worst) {
-                self.heap.pop();
-                self.heap.push(Reverse(cand));
+            // Most documents lose to the worst kept one on the key alone: skip reading
+            // their id (needed only to break ties) and date.
+            let worst = self.heap.peek().map(|Reverse(w)| w.key);
+            if !full || worst.is_some_and(|w| key >= w) {
+                let d = *date.get_or_insert_with(|| self.date.first(doc));
+                let cand = Cand {
+                    key,
+                    id: self.id.first(doc).unwrap_or(0),
+                    score,
+                    date: d,
+                    doc: DocAddress::new(self.seg, doc),
+                };
+                if !full {
+                    self.heap.push(Reverse(cand));
+                } else if self.heap.peek().is_some_and(|Reverse(w)| cand > *w) {
+                    self.heap.pop();
+                    self.heap.push(Reverse(cand));
+                }
             }
         }
-        if let Some((from, to, cc)) = &self.facet_cols {
-            for (col, counts) in [
-                (from, &mut self.from_ords),
-                (to, &mut self.to_ords),
-                (cc, &mut self.cc_ords),
-            ] {
-                if let Some(col) = col {
-                    for ord in col.term_ords(doc) {
-                        *counts.entry(ord).or_default() += 1;
+        if let Some(cols) = &mut self.facet_cols {
+            for (col, counts) in cols.iter_mut().flatten() {
+                for ord in col.term_ords(doc) {
+                    if let Some(n) = counts.get_mut(ord as usize) {
+                        *n += 1;
                     }
                 }
             }
-            if let Some(d) = date {
-                *self.months.entry(year_month(d)).or_default() += 1;
+            if let Some(d) = date.unwrap_or_else(|| self.date.first(doc)) {
+                let ym = year_month(d);
+                match &mut self.month_run {
+                    Some((m, n)) if *m == ym => *n += 1,
+                    run => {
+                        if let Some((m, n)) = run.replace((ym, 1)) {
+                            *self.months.entry(m).or_default() += n;
+                        }
+                    }
+                }
             }
         }
     }
 
-    fn harvest(self) -> Gathered {
+    fn harvest(mut self) -> Gathered {
+        if let Some((m, n)) = self.month_run.take() {
+            *self.months.entry(m).or_default() += n;
+        }
         let mut g = Gathered {
             total: self.total,
             top: self.heap.into_iter().map(|Reverse(c)| c).collect(),
             months: self.months,
             ..Gathered::default()
         };
-        if let Some((from, to, cc)) = &self.facet_cols {
-            resolve(from, self.from_ords, &mut g.senders);
-            resolve(to, self.to_ords, &mut g.recipients);
-            resolve(cc, self.cc_ords, &mut g.recipients);
+        if let Some([from, to, cc]) = self.facet_cols {
+            resolve(from, &mut g.senders);
+            resolve(to, &mut g.recipients);
+            resolve(cc, &mut g.recipients);
         }
         g
     }
 }
 
-/// Turns per-segment term ordinals into strings.
-fn resolve(col: &Option<StrColumn>, counts: HashMap<u64, u64>, into: &mut HashMap<String, u64>) {
-    let Some(col) = col else { return };
-    let mut s = String::new();
-    for (ord, n) in counts {
-        s.clear();
-        if col.ord_to_str(ord, &mut s).unwrap_or(false) {
-            *into.entry(s.clone()).or_default() += n;
+/// Turns per-segment counts by term ordinal into counts by address, reading the
+/// column's dictionary once in order (a lookup per ordinal would decode a block each).
+fn resolve(col: Option<(StrColumn, Vec<u32>)>, into: &mut HashMap<String, u64>) {
+    let Some((col, counts)) = col else { return };
+    let ords: Vec<u64> = (0..counts.len() as u64)
+        .filter(|&o| counts[o as usize] > 0)
+        .collect();
+    let mut it = ords.iter();
+    // An unreadable dictionary (a damaged index) leaves those addresses out of the facets,
+    // as before; the hits themselves do not depend on it.
+    let _ = col.dictionary().sorted_ords_to_term_cb(&ords, |term| {
+        if let Some(&o) = it.next() {
+            let n = u64::from(counts[o as usize]);
+            *into
+                .entry(String::from_utf8_lossy(term).into_owned())
+                .or_default() += n;
         }
-    }
+    });
 }
 
 /// Collects the id of every matching document (for [`crate::Index::search_ids`]).

@@ -9,7 +9,7 @@
 //! the `attachment_text` table, so a rebuild does not extract twice.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use mail_parser::{MessageParser, PartType};
@@ -162,6 +162,21 @@ pub fn body_text(raw: &[u8]) -> String {
         out
     })
     .unwrap_or_default()
+}
+
+/// Opens the search index of the vault in `dir` for searching, without opening the vault
+/// itself (its database, migrations, temporary-file cleanup): the fast path of a one-off
+/// `trove search`. `Ok(None)` when the vault has no index yet (open the [`Vault`] and
+/// [`Vault::update_index`]); [`Error::NotAVault`] when `dir` is not a vault.
+pub fn open_search_index(dir: &Path) -> Result<Option<Index>> {
+    if !dir.join(crate::vault::DB_FILE).is_file() {
+        return Err(Error::NotAVault(dir.to_path_buf()));
+    }
+    let index_dir = dir.join(INDEX_DIR);
+    if !index_dir.join("meta.json").exists() {
+        return Ok(None);
+    }
+    Ok(Some(Index::open(&index_dir)?))
 }
 
 impl Vault {

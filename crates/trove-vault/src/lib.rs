@@ -53,7 +53,7 @@ mod vault;
 
 pub use dkim::{DkimTotals, SignatureRow, StoredKey, VerifyReport, VerifyRun};
 pub use error::{Error, Result};
-pub use index::{AttachmentText, IndexReport, INDEX_DIR};
+pub use index::{open_search_index, AttachmentText, IndexReport, INDEX_DIR};
 pub use ingest::{IngestOptions, IngestReport, Limits, NoProgress, Progress};
 /// The DKIM verifier, re-exported so callers need not depend on it separately.
 pub use trove_dkim;

@@ -13,7 +13,7 @@ use crate::store::blobs::BlobStore;
 use crate::store::db;
 use crate::thread::{self, ThreadInput};
 
-const DB_FILE: &str = "vault.sqlite";
+pub(crate) const DB_FILE: &str = "vault.sqlite";
 const SECRET_KEY_FILE: &str = "keys/publisher.secret";
 const PUBLIC_KEY_FILE: &str = "keys/publisher.pub";
 

@@ -430,6 +430,10 @@ pub struct SearchArgs {
     /// Print one JSON object: total, hits, facets.
     #[arg(long)]
     pub json: bool,
+    /// With --json: leave the facets out (they are counted over every match, which costs
+    /// time on broad queries).
+    #[arg(long, requires = "json")]
+    pub no_facets: bool,
     /// Hits to show (at most 1000).
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub limit: usize,

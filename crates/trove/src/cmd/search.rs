@@ -4,37 +4,43 @@ use std::path::Path;
 
 use anyhow::{bail, Result};
 use trove_vault::trove_search::{SearchOptions, SearchResults, Sort};
-use trove_vault::{rfc3339, IndexReport, Vault};
+use trove_vault::{open_search_index, rfc3339, IndexReport, Vault};
 
 use crate::cli::SearchArgs;
 use crate::ui;
 
 /// Runs `trove search`: exit 0 with hits, 1 without.
 pub fn run(vault_dir: &Path, args: SearchArgs) -> Result<i32> {
-    let vault = Vault::open(vault_dir)?;
     let sort = match args.sort.as_str() {
         "relevance" => Sort::Relevance,
         "date" => Sort::Date,
         other => bail!("--sort {other:?}: use date or relevance"),
     };
-    if !vault.has_index() {
-        let bar = ui::Bar::counting(args.json, "building the search index");
-        let r = vault.update_index(&bar)?;
-        eprintln!(
-            "Built the search index: {} messages in {:.1} s.",
-            r.indexed, r.seconds
-        );
-    }
+    // Only the index is needed to search: the vault itself is opened only to build a
+    // missing index.
+    let index = match open_search_index(vault_dir)? {
+        Some(index) => index,
+        None => {
+            let vault = Vault::open(vault_dir)?;
+            let bar = ui::Bar::counting(args.json, "building the search index");
+            let r = vault.update_index(&bar)?;
+            eprintln!(
+                "Built the search index: {} messages in {:.1} s.",
+                r.indexed, r.seconds
+            );
+            vault.open_index()?
+        }
+    };
     let opts = SearchOptions {
         limit: args.limit,
         offset: args.offset,
         sort,
         snippet: true,
-        facets: args.json,
+        facets: args.json && !args.no_facets,
         ..SearchOptions::default()
     };
-    let res = vault.search(&args.query, &opts).map_err(|e| match e {
-        trove_vault::Error::Search(trove_vault::trove_search::Error::Query(q)) => {
+    let res = index.search(&args.query, &opts).map_err(|e| match e {
+        trove_vault::trove_search::Error::Query(q) => {
             anyhow::anyhow!("bad query {:?}: {q}", args.query)
         }
         e => e.into(),

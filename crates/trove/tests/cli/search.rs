@@ -54,6 +54,15 @@ fn search_json_paging_sort_errors_and_incremental_index() {
         );
     }
     assert_eq!(j["facets"]["senders"][0]["value"], "p3@example.org");
+    // --no-facets: the same total and hits, no facets.
+    let nf = search(&vault, &["--no-facets", "from:p3@example.org"], 0);
+    assert!(nf.get("facets").is_none(), "{nf}");
+    assert_eq!((&nf["total"], &nf["hits"]), (&j["total"], &j["hits"]));
+    // Searching a directory that is not a vault (searches open only the index) says so.
+    let o = run(t.path(), &["search", "x"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("not a trove vault"), "{err}");
 
     // Dates are UTC: a -0400 message late on the 8th is on the 9th.
     let j = search(&vault, &["date:2016-10-09"], 0);
