@@ -6,8 +6,9 @@
 //!
 //! `--no-arc` verifies DKIM only (what dkimpy's `verify` does, for a like-for-like comparison).
 //!
-//! With SIZES_OUT, also writes the canonicalised body length of every signature trove checked
-//! cryptographically (one per line), for the floor measurement in bench/dkim/floor.
+//! With SIZES_OUT, also writes one line per signature, `<body bytes> <keyed>`: the length of
+//! the body the signature covers (CRLF form, limited by `l=`) and 1 when trove checked it
+//! cryptographically (key known: pass or fail), else 0; for the floors in bench/dkim/floor.
 
 #[path = "../tests/common/mboxrd.rs"]
 mod mboxrd;
@@ -89,18 +90,18 @@ fn main() {
     );
 
     if let Some(out) = args.get(4) {
-        // Body sizes of the cryptographically checked signatures (pass or fail with a key).
+        // Body size of every signature, and whether it was checked with a key (pass or fail).
         let mut lines = String::new();
         for m in &messages {
             let v = verify_message(m, &keys, &opts);
+            let body = body_len(m);
             for s in &v.signatures {
-                if matches!(s.result, SignatureResult::Pass | SignatureResult::Fail) {
-                    let body = body_len(m);
-                    lines.push_str(&format!(
-                        "{}\n",
-                        s.body_length.map_or(body, |l| l.min(body as u64) as usize)
-                    ));
-                }
+                let keyed = matches!(s.result, SignatureResult::Pass | SignatureResult::Fail);
+                lines.push_str(&format!(
+                    "{} {}\n",
+                    s.body_length.map_or(body, |l| l.min(body as u64) as usize),
+                    u8::from(keyed)
+                ));
             }
         }
         std::fs::write(out, lines).expect("sizes file");

@@ -47,7 +47,12 @@ fn trimmed(text: &str, range: std::ops::Range<usize>) -> std::ops::Range<usize> 
 impl<'a> TagList<'a> {
     /// Parses a tag list. Empty segments (`;;`, a trailing `;`) are allowed.
     pub(crate) fn parse(input: &'a [u8]) -> Result<TagList<'a>, TagError> {
-        let text = String::from_utf8_lossy(input);
+        // Strict validation first: far cheaper than from_utf8_lossy's chunk walk on the
+        // (nearly always valid) header text; the lossy copy only when it is not UTF-8.
+        let text = match std::str::from_utf8(input) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(input),
+        };
         let mut tags: Vec<(std::ops::Range<usize>, std::ops::Range<usize>)> =
             Vec::with_capacity(16);
         let mut start = 0;
@@ -94,15 +99,25 @@ impl<'a> TagList<'a> {
 /// Removes all whitespace (folding whitespace inside base64 or lists); borrows when there is
 /// none, which is the common case.
 pub(crate) fn strip_ws(value: &str) -> std::borrow::Cow<'_, str> {
-    if value.bytes().any(|b| b.is_ascii_whitespace()) || !value.is_ascii() {
-        value
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect::<String>()
-            .into()
-    } else {
-        value.into()
+    if value.is_ascii() {
+        if !value.bytes().any(|b| b.is_ascii_whitespace()) {
+            return value.into();
+        }
+        // The ASCII characters `char::is_whitespace` accepts (it adds vertical tab to
+        // `is_ascii_whitespace`), removed bytewise: same result as the char path below.
+        let kept: Vec<u8> = value
+            .bytes()
+            .filter(|b| !matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
+            .collect();
+        return String::from_utf8(kept)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+            .into();
     }
+    value
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .into()
 }
 
 fn truncate(s: &str) -> String {
@@ -119,6 +134,9 @@ mod tests {
         assert_eq!(t.get("v"), Some("1"));
         assert_eq!(t.get("d"), Some("example.com"));
         assert_eq!(strip_ws(t.get("h").unwrap()), "from:to");
+        assert_eq!(strip_ws("a\x0bb"), "a\x0bb"); // no other whitespace: kept as it was
+        assert_eq!(strip_ws("a\x0b b\r\n\tc"), "abc");
+        assert_eq!(strip_ws("é\u{a0}x y"), "éxy");
         assert_eq!(t.get("x"), None);
     }
 

@@ -100,8 +100,20 @@ pub fn verify_message(raw: &[u8], keys: &KeyStore, opts: &VerifyOptions) -> Mess
     let mut signatures = Vec::new();
     let mut domainkeys = Vec::new();
     let mut bodies = BodyCache::default();
+    // How often each of SINGLETON_HEADERS occurs, counted once for all signatures.
+    let mut singletons = [0usize; SINGLETON_HEADERS.len()];
+    for (name, _) in &headers {
+        let name = name.trim_ascii();
+        if let Some(i) = SINGLETON_HEADERS
+            .iter()
+            .position(|h| h.len() == name.len() && name.eq_ignore_ascii_case(h.as_bytes()))
+        {
+            singletons[i] += 1;
+        }
+    }
     let ctx = MessageContext {
         headers: &headers,
+        singletons,
         body,
         from_domain: from_domain.as_deref(),
         keys,
@@ -148,6 +160,8 @@ pub fn verify_message(raw: &[u8], keys: &KeyStore, opts: &VerifyOptions) -> Mess
 /// What every signature of one message is checked against.
 struct MessageContext<'a> {
     headers: &'a [RawHeader<'a>],
+    /// Occurrences of each of [`SINGLETON_HEADERS`] in `headers`.
+    singletons: [usize; SINGLETON_HEADERS.len()],
     body: &'a [u8],
     from_domain: Option<&'a str>,
     keys: &'a KeyStore,
@@ -163,6 +177,7 @@ fn verify_one(
 ) -> SignatureVerdict {
     let MessageContext {
         headers,
+        singletons,
         body,
         from_domain,
         keys,
@@ -313,15 +328,14 @@ fn verify_one(
             v.warnings.push(Warning::DomainUnrelatedToFrom);
         }
     }
-    for header in SINGLETON_HEADERS {
-        let signed = v.signed_headers.iter().filter(|h| *h == header).count();
+    for (header, &present) in SINGLETON_HEADERS.iter().zip(&singletons) {
+        if present < 2 {
+            continue; // never more present than signed when signed at least once
+        }
+        let signed = v.signed_headers.iter().filter(|h| h == header).count();
         if signed == 0 {
             continue;
         }
-        let present = headers
-            .iter()
-            .filter(|(n, _)| n.trim_ascii().eq_ignore_ascii_case(header.as_bytes()))
-            .count();
         if present > signed {
             v.warnings.push(Warning::UnsignedDuplicateHeader);
             break;
