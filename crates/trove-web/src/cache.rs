@@ -64,7 +64,13 @@ impl Page {
 
     /// Bytes held: the page, and its gzip variant once made.
     fn weight(&self) -> usize {
-        self.html.len() + self.gzip.get().and_then(|g| g.as_ref()).map_or(0, Bytes::len) + 128
+        self.html.len()
+            + self
+                .gzip
+                .get()
+                .and_then(|g| g.as_ref())
+                .map_or(0, Bytes::len)
+            + 128
     }
 }
 
@@ -207,7 +213,10 @@ mod tests {
         std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut out)
             .expect("gunzip");
         assert_eq!(out, p.html);
-        assert_eq!(p.etag, Page::new("<p>hello hello hello hello</p>".repeat(50)).etag);
+        assert_eq!(
+            p.etag,
+            Page::new("<p>hello hello hello hello</p>".repeat(50)).etag
+        );
         assert_ne!(p.etag, Page::new("<p>other</p>".into()).etag);
     }
 }

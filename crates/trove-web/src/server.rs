@@ -368,9 +368,19 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
 
 /// A cached page as a response: 304 for a matching `If-None-Match`, the
 /// precompressed gzip variant when the client takes it, else the HTML.
-async fn page_response(cur: &Arc<Current>, id: u64, page: Arc<Page>, headers: &HeaderMap) -> Response {
+async fn page_response(
+    cur: &Arc<Current>,
+    id: u64,
+    page: Arc<Page>,
+    headers: &HeaderMap,
+) -> Response {
     let etag = page.etag.clone();
-    let mut r = match page.etag.to_str().ok().and_then(|t| not_modified(t, headers)) {
+    let mut r = match page
+        .etag
+        .to_str()
+        .ok()
+        .and_then(|t| not_modified(t, headers))
+    {
         Some(r) => r,
         None => {
             let gz = if accepts_gzip(headers) {

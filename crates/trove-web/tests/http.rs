@@ -458,9 +458,15 @@ async fn cached_message_pages_follow_new_releases() {
     assert_eq!(first.status, 200);
     check_headers(&first);
     check_headers(&second);
-    assert_eq!(first.header("content-type"), Some("text/html; charset=utf-8"));
+    assert_eq!(
+        first.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
     assert_eq!(first.body, second.body);
-    assert_eq!(first.body, fresh.body, "cached page differs from a fresh render");
+    assert_eq!(
+        first.body, fresh.body,
+        "cached page differs from a fresh render"
+    );
     let tag = first.header("etag").expect("etag").to_string();
     assert_eq!(second.header("etag"), Some(tag.as_str()));
     assert_eq!(fresh.header("etag"), Some(tag.as_str()));
@@ -504,8 +510,15 @@ async fn cached_message_pages_follow_new_releases() {
     .await
     .expect("publish 2");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !get(addr, "/api/publication", &[]).await.text().contains("Part 2") {
-        assert!(std::time::Instant::now() < deadline, "release 2 not picked up");
+    while !get(addr, "/api/publication", &[])
+        .await
+        .text()
+        .contains("Part 2")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "release 2 not picked up"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let after = get(addr, "/emailid/40", &[]).await;
@@ -516,8 +529,15 @@ async fn cached_message_pages_follow_new_releases() {
     assert_eq!(old.status, 200, "old ETag still validates");
     assert_eq!(get(addr, "/emailid/50", &[]).await.status, 200);
     // The uncached server agrees byte for byte once it has reloaded too.
-    while !get(addr0, "/api/publication", &[]).await.text().contains("Part 2") {
-        assert!(std::time::Instant::now() < deadline, "release 2 not picked up");
+    while !get(addr0, "/api/publication", &[])
+        .await
+        .text()
+        .contains("Part 2")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "release 2 not picked up"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(get(addr0, "/emailid/40", &[]).await.body, after.body);
