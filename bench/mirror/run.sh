@@ -5,7 +5,9 @@
 # public-inbox v2 archive of the same messages. Release build; everything on 127.0.0.1; warm
 # page cache for every contender. Prints a table; results go in RESULTS.md by hand.
 # Usage: bench/mirror/run.sh   (WORK=/path keeps the publication and inbox between runs;
-#                               TROVE=/path/to/trove skips the release build)
+#                               TROVE=/path/to/trove skips the release build;
+#                               ROUNDS=n rounds, default 3; PREPARE=1 only builds the
+#                               publication and the public-inbox archive, untimed)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 data="$root/../shared/data/corpora/lore-io-uring.mbox.zst"
@@ -39,7 +41,24 @@ fi
 files=$(find "$W/pub" -type f -not -path '*/.*' | wc -l)
 bytes=$(find "$W/pub" -type f -not -path '*/.*' -printf '%s\n' | awk '{s+=$1} END {print s}')
 echo "publication: $files files, $bytes bytes"
-cat "$W/pub"/releases/*.json > /dev/null; find "$W/pub" -type f -exec cat {} + > /dev/null
+ROUNDS=${ROUNDS:-3}
+uptime
+
+# 1b. public-inbox: a v2 inbox of the same messages (built once, cached), served by
+#    public-inbox-httpd, cloned with public-inbox-clone.
+#    The epoch is written the way public-inbox stores it (one commit per message, the raw
+#    message as file `m`) with git fast-import: importing 33k messages through
+#    public-inbox-watch takes most of an hour here, and the clone only transfers git objects.
+export HOME=$W/pihome PI_CONFIG=$W/pihome/pi_config
+if [ ! -f "$W/inbox.done" ]; then
+  rm -rf "$W/inbox" "$W/pihome"; mkdir -p "$HOME"
+  python3 "$root/bench/common/mbox2maildir.py" "$data" "$W/maildir" >/dev/null
+  public-inbox-init -V2 -L basic bench "$W/inbox" http://127.0.0.1/bench bench@example.org
+  python3 "$root/bench/mirror/pi_fast_import.py" "$W/maildir" "$W/inbox/git/0.git"
+  public-inbox-index -L basic "$W/inbox" >/dev/null
+  touch "$W/inbox.done"
+fi
+if [ -n "${PREPARE:-}" ]; then echo "prepared $W"; exit 0; fi
 
 # 2. Origins: trove serve, nginx (static), rsync daemon.
 TP=$(port); "$trove" serve "$W/pub" --listen 127.0.0.1:$TP --rate-limit 0 >/dev/null 2>&1 & pids+=($!)
@@ -60,11 +79,14 @@ use chroot = no
   read only = yes
 RS
 rsync --daemon --no-detach --config="$W/rsyncd.conf" --port=$RP --address=127.0.0.1 & pids+=($!)
-sleep 1
+PP=$(port)
+public-inbox-httpd -l http://127.0.0.1:$PP > "$W/pi.log" 2>&1 & pids+=($!)
+sleep 3
 
 run_trove() { # name url extra-args…
   local name=$1 url=$2; shift 2
   rm -rf "$W/m-$name"
+  sync # each contender starts with nothing of the previous one left to write back
   local t0; t0=$(now)
   "$trove" mirror -q --json "$url" "$W/m-$name" "$@" > "$W/m-$name.json"
   local t1; t1=$(now)
@@ -72,9 +94,19 @@ run_trove() { # name url extra-args…
   printf '%-40s %8.2f s %12s bytes\n' "trove mirror ($name)" "$(secs "$t0" "$t1")" "$b"
   echo "$(secs "$t0" "$t1")" > "$W/t-$name"
 }
+run_piclone() { # public-inbox-clone of the v2 archive (usable only once indexed, below)
+  rm -rf "$W/pi-clone"
+  sync # each contender starts with nothing of the previous one left to write back
+  local t0; t0=$(now)
+  public-inbox-clone -q "http://127.0.0.1:$PP/bench" "$W/pi-clone" >/dev/null 2>&1
+  local t1; t1=$(now)
+  local b; b=$(du -sb "$W/pi-clone" | cut -f1)
+  printf '%-40s %8.2f s %12s bytes (on disk)\n' "public-inbox-clone" "$(secs "$t0" "$t1")" "$b"
+}
 run_rsync() { # name src
   local name=$1 src=$2
   rm -rf "$W/r-$name"
+  sync # each contender starts with nothing of the previous one left to write back
   local t0; t0=$(now)
   rsync -a --stats "$src" "$W/r-$name/" > "$W/r-$name.stats"
   local t1; t1=$(now)
@@ -84,43 +116,23 @@ run_rsync() { # name src
 }
 
 echo "--- fresh mirror of the whole publication ($files files) ---"
-for round in 1 2; do
-  echo "round $round"
+for round in $(seq "$ROUNDS"); do
+  echo "round $round ($(uptime | sed 's/.*load/load/'))"
+  find "$W/pub" -type f -exec cat {} + > /dev/null # warm cache for every contender
   run_rsync local "$W/pub/"
   run_rsync daemon "rsync://127.0.0.1:$RP/pub/"
   run_trove serve-nofsync "http://127.0.0.1:$TP/" --no-fsync
   run_trove serve "http://127.0.0.1:$TP/"
   run_trove nginx "http://127.0.0.1:$NP/"
   run_trove nginx-nobulk "http://127.0.0.1:$NP/" --no-bulk
+  run_piclone
 done
 "$trove" publication verify "$W/m-serve" | tail -3
 
-# 3. public-inbox: a v2 inbox of the same messages (built once, cached), served by
-#    public-inbox-httpd, cloned with public-inbox-clone (then indexed, reported apart).
-#    The epoch is written the way public-inbox stores it (one commit per message, the raw
-#    message as file `m`) with git fast-import: importing 33k messages through
-#    public-inbox-watch takes most of an hour here, and the clone only transfers git objects.
-export HOME=$W/pihome PI_CONFIG=$W/pihome/pi_config
-if [ ! -f "$W/inbox.done" ]; then
-  rm -rf "$W/inbox" "$W/pihome"; mkdir -p "$HOME"
-  python3 "$root/bench/common/mbox2maildir.py" "$data" "$W/maildir" >/dev/null
-  public-inbox-init -V2 -L basic bench "$W/inbox" http://127.0.0.1/bench bench@example.org
-  python3 "$root/bench/mirror/pi_fast_import.py" "$W/maildir" "$W/inbox/git/0.git"
-  public-inbox-index -L basic "$W/inbox" >/dev/null
-  touch "$W/inbox.done"
-fi
-PP=$(port)
-public-inbox-httpd -l http://127.0.0.1:$PP > "$W/pi.log" 2>&1 & pids+=($!)
-sleep 3
-for round in 1 2; do
-  rm -rf "$W/pi-clone"
+# 3. The clone is not usable before public-inbox-index has run over it (PI_INDEX=1: minutes).
+if [ -n "${PI_INDEX:-}" ]; then
   t0=$(now)
-  public-inbox-clone -q "http://127.0.0.1:$PP/bench" "$W/pi-clone" >/dev/null 2>&1
+  public-inbox-index "$W/pi-clone" >/dev/null 2>&1 || true
   t1=$(now)
-  b=$(du -sb "$W/pi-clone" | cut -f1)
-  printf '%-40s %8.2f s %12s bytes (on disk)\n' "public-inbox-clone" "$(secs "$t0" "$t1")" "$b"
-done
-t0=$(now)
-public-inbox-index "$W/pi-clone" >/dev/null 2>&1 || true
-t1=$(now)
-printf '%-40s %8.2f s\n' "public-inbox-index of the clone" "$(secs "$t0" "$t1")"
+  printf '%-40s %8.2f s\n' "public-inbox-index of the clone" "$(secs "$t0" "$t1")"
+fi
