@@ -105,10 +105,12 @@ pub(crate) fn strip_ws(value: &str) -> std::borrow::Cow<'_, str> {
         }
         // The ASCII characters `char::is_whitespace` accepts (it adds vertical tab to
         // `is_ascii_whitespace`), removed bytewise: same result as the char path below.
-        let kept: Vec<u8> = value
-            .bytes()
-            .filter(|b| !matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
-            .collect();
+        let mut kept = Vec::with_capacity(value.len());
+        kept.extend(
+            value
+                .bytes()
+                .filter(|b| !matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')),
+        );
         return String::from_utf8(kept)
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
             .into();

@@ -240,7 +240,8 @@ fn verify_one(
 
     // 3. Required tags and their syntax.
     for tag in ["a", "b", "bh", "d", "h", "s"] {
-        if tags.get(tag).is_none_or(|t| strip_ws(t).is_empty()) {
+        // Values are trimmed (TagList), so one strips to nothing only when it is empty.
+        if tags.get(tag).is_none_or(str::is_empty) {
             return verdict(v, SignatureResult::Malformed, &format!("missing_tag_{tag}"));
         }
     }
@@ -467,15 +468,21 @@ fn header_list(h: &str) -> Vec<String> {
 /// Offset of the body: just after the first empty line (CRLF or LF), or the end when the
 /// message has no empty line.
 fn body_offset(raw: &[u8]) -> usize {
-    let mut line_start = 0;
-    for nl in memchr::memchr_iter(b'\n', raw) {
-        let line = &raw[line_start..nl];
-        if line.is_empty() || line == b"\r" {
-            return nl + 1;
-        }
-        line_start = nl + 1;
+    if raw.starts_with(b"\n") {
+        return 1;
     }
-    raw.len()
+    if raw.starts_with(b"\r\n") {
+        return 2;
+    }
+    // The first "\n\n" or "\n\r\n" (one SIMD search each rather than a loop per line);
+    // the earlier one marks the first empty line.
+    let lf = memchr::memmem::find(raw, b"\n\n").map(|i| (i, i + 2));
+    let crlf = memchr::memmem::find(raw, b"\n\r\n").map(|i| (i, i + 3));
+    match (lf, crlf) {
+        (Some(a), Some(b)) => a.min(b).1,
+        (Some((_, end)), None) | (None, Some((_, end))) => end,
+        (None, None) => raw.len(),
+    }
 }
 
 fn has_bare_lf(raw: &[u8]) -> bool {
@@ -508,6 +515,10 @@ mod tests {
         assert_eq!(body_offset(b"A: b\n\nbody"), 6);
         assert_eq!(body_offset(b"A: b\r\n"), 6);
         assert_eq!(body_offset(b"\r\nbody"), 2);
+        assert_eq!(body_offset(b"\nbody"), 1);
+        assert_eq!(body_offset(b"A: b\nC: d\r\n\r\nx\n\ny"), 13);
+        assert_eq!(body_offset(b"A: b\n\nx\r\n\r\ny"), 6);
+        assert_eq!(body_offset(b"A: b\r\nC: d"), 10);
     }
 
     #[test]
