@@ -67,6 +67,9 @@ pub(crate) struct MainCollector {
     pub timed_out: AtomicBool,
 }
 
+/// One facet's address column with a count per term ordinal.
+type FacetCounts = (StrColumn, Vec<u32>);
+
 pub(crate) struct SegCollector {
     seg: SegmentOrdinal,
     sort: Sort,
@@ -75,7 +78,7 @@ pub(crate) struct SegCollector {
     id: Column<u64>,
     /// From, To and Cc address columns with a count per term ordinal, only when facets
     /// are wanted (a flat array: cheaper per document than a hash map).
-    facet_cols: Option<[Option<(StrColumn, Vec<u32>)>; 3]>,
+    facet_cols: Option<[Option<FacetCounts>; 3]>,
     heap: BinaryHeap<Reverse<Cand>>,
     total: u64,
     months: HashMap<(i64, u32), u64>,
