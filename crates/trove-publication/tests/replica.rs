@@ -259,6 +259,20 @@ fn attacks_are_refused_and_the_last_good_state_keeps_serving() {
     assert_eq!(served(&r), 3);
 }
 
+/// The verified update a fresh mirror needs for releases 1–3 of the origin at `dir`.
+fn first_update(dir: &Path, now: u64) -> trove_publication::VerifiedUpdate {
+    verify_update(
+        None,
+        &read(dir, layout::DESCRIPTOR_PATH),
+        &read(dir, layout::FRESHNESS_PATH),
+        (1..=3)
+            .map(|n| read(dir, &layout::manifest_path(n)))
+            .collect(),
+        &options(now),
+    )
+    .unwrap()
+}
+
 #[test]
 fn an_interrupted_sync_resumes() {
     let o = tempfile::tempdir().unwrap();
@@ -267,16 +281,7 @@ fn an_interrupted_sync_resumes() {
     let now = T0 + 3 * DAY + 10;
     let mut r = Replica::open(m.path()).unwrap();
     r.set_fsync(false);
-    let update = verify_update(
-        None,
-        &read(o.path(), layout::DESCRIPTOR_PATH),
-        &read(o.path(), layout::FRESHNESS_PATH),
-        (1..=3)
-            .map(|n| read(o.path(), &layout::manifest_path(n)))
-            .collect(),
-        &options(now),
-    )
-    .unwrap();
+    let update = first_update(o.path(), now);
     let needed = update.needed();
     assert_eq!(needed.len(), 9);
     for f in &needed[..4] {
@@ -308,16 +313,7 @@ fn a_torn_staged_file_is_fetched_again() {
     origin(o.path(), 1..4);
     let now = T0 + 3 * DAY + 10;
     let r = Replica::open(m.path()).unwrap();
-    let update = verify_update(
-        None,
-        &read(o.path(), layout::DESCRIPTOR_PATH),
-        &read(o.path(), layout::FRESHNESS_PATH),
-        (1..=3)
-            .map(|n| read(o.path(), &layout::manifest_path(n)))
-            .collect(),
-        &options(now),
-    )
-    .unwrap();
+    let update = first_update(o.path(), now);
     let needed = update.needed();
     for f in &needed[..4] {
         r.put(f, &read(o.path(), &f.path)[..]).unwrap();
