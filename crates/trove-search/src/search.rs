@@ -258,9 +258,9 @@ fn bounded(node: &Node) -> bool {
 /// Highlighted snippets for one query, over body and attachment text.
 ///
 /// tantivy's generator tokenises the whole text to pick the best passage: on 20 hits of
-/// 32 KiB each that was most of a query's time. So the words are first looked for with
-/// one ASCII-case-insensitive automaton pass, and only a window around the first whole-word
-/// match is tokenised. Where the automaton finds nothing (a word whose case differs
+/// up to 32 KiB each that was most of a query's time. So the words are first looked for
+/// with one ASCII-case-insensitive automaton pass, and only a window of
+/// [`SNIPPET_WINDOW`] bytes each side of the first whole-word match is tokenised. Where the automaton finds nothing (a word whose case differs
 /// outside ASCII), the whole text is tokenised as before.
 struct Snippeter {
     gen: SnippetGenerator,
@@ -270,8 +270,10 @@ struct Snippeter {
     ascii: bool,
 }
 
-/// Bytes of text kept on each side of the first match for the passage search.
-const SNIPPET_WINDOW: usize = 1024;
+/// Bytes of text kept on each side of the first match for the passage search: room for
+/// the best passage of [`SNIPPET_CHARS`] around it. (The passage is picked near the first
+/// occurrence, not over the whole text: a denser passage further down is not looked for.)
+const SNIPPET_WINDOW: usize = 2 * SNIPPET_CHARS;
 
 impl Snippeter {
     /// From the query's words in the catch-all, body and attachment fields, each weighted
@@ -316,9 +318,7 @@ impl Snippeter {
             return tantivy::snippet::Snippet::empty();
         };
         match first_word_match(finder, text) {
-            Some((start, end)) if text.len() > 4 * SNIPPET_WINDOW => {
-                self.gen.snippet(window(text, start, end))
-            }
+            Some((start, end)) => self.gen.snippet(window(text, start, end)),
             None if self.ascii => tantivy::snippet::Snippet::empty(),
             _ => self.gen.snippet(text),
         }
@@ -452,7 +452,6 @@ mod tests {
         let at = text.len();
         text.push_str("the Ring buffer was full ");
         text.push_str(&"filler words here ".repeat(300));
-        let ascii = weights.keys().all(|w| w.is_ascii());
         let finder = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .build(["ring"])
