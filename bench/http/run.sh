@@ -48,7 +48,9 @@ cleanup() {
 trap cleanup EXIT
 for t in wrk nginx curl python3 zstd taskset; do command -v $t >/dev/null || { echo "missing $t: bash .ci/install-peers.sh" >&2; exit 2; }; done
 
-cargo build --release -p trove-web --example serve_corpus
+# The workspace selection (as the project builds it): building -p trove-web alone
+# unifies features differently and rebuilds much of the dependency tree.
+cargo build --release --workspace --all-targets
 EX=target/release/examples/serve_corpus
 TOTAL=0
 indexed() {
