@@ -6,6 +6,13 @@
 # 256 connections; full-text search (trove /api/search and /search vs
 # public-inbox's Xapian search); and a flood from one client with the rate
 # limiter off and on, measuring what a second client (another address) gets.
+# Search is measured twice: the same query repeated (wrk's way: after the first
+# request every answer comes from trove's search cache) and many distinct
+# queries (a wrk Lua script rotating through the 23 queries of
+# bench/search/queries.tsv x 10 pages x 2 orders = 460 answers) with the search
+# cache on and then off (every request runs its search); public-inbox gets the
+# plain-word and phrase queries of the same file (its query language differs
+# for the fielded ones) x 10 pages x 2 orders.
 #
 # Usage: flock /work/notes/bench.lock bench/http/run.sh [N_MESSAGES|all] [SECONDS]
 #   default: the whole corpus, 30 s per cell. Env: CORPUS (default io-uring),
@@ -41,15 +48,17 @@ cleanup() {
 trap cleanup EXIT
 for t in wrk nginx curl python3 zstd taskset; do command -v $t >/dev/null || { echo "missing $t: bash .ci/install-peers.sh" >&2; exit 2; }; done
 
-cargo build --release -p trove-web --example serve_corpus
+# The workspace selection (as the project builds it): building -p trove-web alone
+# unifies features differently and rebuilds much of the dependency tree.
+cargo build --release --workspace --all-targets
 EX=target/release/examples/serve_corpus
 TOTAL=0
 indexed() {
   curl -sf "http://127.0.0.1:$TP/api/search?q=zzz&facets=false" 2>/dev/null \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["indexed"])' 2>/dev/null || echo -1
 }
-start_trove() { # rate log
-  $SRV "$EX" "$CORPUS" "$N" "$W/pub" 127.0.0.1:$TP "$1" > "$W/$2" 2>&1 & pids+=($!); TPID=$!
+start_trove() { # rate log [search-cache-bytes]
+  $SRV "$EX" "$CORPUS" "$N" "$W/pub" 127.0.0.1:$TP "$1" ${3:-} > "$W/$2" 2>&1 & pids+=($!); TPID=$!
   for _ in $(seq 3600); do curl -sf -o /dev/null http://127.0.0.1:$TP/ && break; sleep 0.5; done
   curl -sf -o /dev/null http://127.0.0.1:$TP/ || { echo "trove did not start: $(tail -3 "$W/$2")" >&2; exit 2; }
   TOTAL=$(curl -sf http://127.0.0.1:$TP/api/publication | python3 -c 'import json,sys; print(json.load(sys.stdin)["messages"])')
@@ -122,8 +131,8 @@ rss() {
   done
   echo "$t kB"
 }
-bench() { # name pid url conns
-  local r; r=$($LOAD wrk -t$WRK_T -c"$4" -d"${SECS}s" --latency "$3" 2>&1)
+bench() { # name pid url conns [wrk lua script]
+  local r; r=$($LOAD wrk -t$WRK_T -c"$4" -d"${SECS}s" --latency ${5:+-s "$5"} "$3" 2>&1)
   local rps p99 err total
   rps=$(echo "$r" | awk '/Requests\/sec/{print $2}')
   p99=$(echo "$r" | awk '$1=="99%"{print $2}')
@@ -151,6 +160,49 @@ if [ $PISEARCH = 1 ]; then bench "public-inbox search" $PPID2 "$PISURL" 1; fi
 if [ $PI = 1 ] && [ $PISEARCH = 0 ]; then
   echo "public-inbox search: its WWW gave no search results for ?q=$WORDS" | tee -a "$RES"
 fi
+
+# Many distinct searches: wrk scripts that rotate through the paths of a list.
+rotate() { # kind(api|page|pi) -> lua script path
+  python3 - "$1" "$W/rotate-$1.lua" bench/search/queries.tsv <<'PY'
+import sys, urllib.parse
+kind, out, tsv = sys.argv[1:]
+rows = [l.rstrip("\n").split("\t") for l in open(tsv) if l.strip() and not l.startswith("#")]
+if kind == "pi":
+    qs = [r[1] for r in rows if r[0] in ("word", "words", "phrase")]
+else:
+    qs = [r[1] for r in rows]
+paths = []
+for order in (0, 1):
+    for page in range(1, 11):
+        for q in qs:
+            e = urllib.parse.quote(q, safe="")
+            if kind == "api":
+                paths.append(f"/api/search?q={e}&offset={(page-1)*20}" + ("&sort=date" if order else ""))
+            elif kind == "page":
+                paths.append(f"/search?q={e}&page={page}" + ("&sort=date" if order else ""))
+            else:
+                paths.append(f"/bench/?q={e}&o={(page-1)*20}" + ("&r" if order else ""))
+with open(out, "w") as f:
+    f.write("local paths = {\n" + "".join(f'  "{p}",\n' for p in paths) + "}\n")
+    f.write("local i = 0\nrequest = function()\n  i = i + 1\n"
+            "  return wrk.format(\"GET\", paths[(i % #paths) + 1])\nend\n")
+print(out)
+PY
+}
+ROT_API=$(rotate api); ROT_PAGE=$(rotate page); ROT_PI=$(rotate pi)
+echo "# rotating searches: $(grep -c '^  "' "$ROT_API") distinct trove answers per format, $(grep -c '^  "' "$ROT_PI") public-inbox ones" | tee -a "$RES"
+# Search cache on (the server started above): each distinct answer is computed once.
+for c in 64 256; do
+  bench "trove /api/search rotating, cache on" $TPID "http://127.0.0.1:$TP/" $c "$ROT_API"
+done
+# Search cache off: every request runs its search (concurrent identical ones still share one).
+kill $TPID; wait $TPID 2>/dev/null || true; sleep 1
+start_trove 0 trove-nocache.log 0
+for c in 1 64 256; do
+  bench "trove /api/search rotating, cache off" $TPID "http://127.0.0.1:$TP/" $c "$ROT_API"
+  bench "trove /search page rotating, cache off" $TPID "http://127.0.0.1:$TP/" $c "$ROT_PAGE"
+  if [ $PISEARCH = 1 ]; then bench "public-inbox search rotating" $PPID2 "http://127.0.0.1:$PP/" $c "$ROT_PI"; fi
+done
 
 # Flood from one client (wrk, 64 connections from 127.0.0.1) while a second
 # client (curl from 127.0.0.2, 5 requests/s) reads the message page: with the

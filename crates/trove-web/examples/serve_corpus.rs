@@ -4,8 +4,11 @@
 //! (`PUBDIR.index`), so a restart reuses it and the publication stays untouched.
 //!
 //! ```text
-//! cargo run --release -p trove-web --example serve_corpus -- CORPUS.mbox.zst N PUBDIR 127.0.0.1:8089 [rate]
+//! cargo run --release -p trove-web --example serve_corpus -- CORPUS.mbox.zst N PUBDIR 127.0.0.1:8089 [RATE [SEARCH_CACHE_BYTES]]
 //! ```
+//!
+//! `SEARCH_CACHE_BYTES` 0 turns the search answer cache off (every search
+//! runs; concurrent identical ones still run once); default: the server's.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -15,7 +18,10 @@ use std::path::PathBuf;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let a: Vec<String> = std::env::args().collect();
     if a.len() < 5 {
-        return Err("usage: serve_corpus CORPUS.mbox.zst N PUBDIR ADDR:PORT [RATE]".into());
+        return Err(
+            "usage: serve_corpus CORPUS.mbox.zst N PUBDIR ADDR:PORT [RATE [SEARCH_CACHE_BYTES]]"
+                .into(),
+        );
     }
     let n: usize = if a[2] == "all" {
         usize::MAX
@@ -36,8 +42,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         common::publish(&mut w, "Part 1", drafts, trove_publication::unix_now());
     }
     let rate = a.get(5).and_then(|r| r.parse().ok()).filter(|r| *r > 0);
+    let search_cache_bytes = match a.get(6) {
+        Some(b) => b.parse()?,
+        None => trove_web::Config::default().search_cache_bytes,
+    };
     // RATE 0 (or none) turns both budgets off: pages and /pub/.
     let config = trove_web::Config {
+        search_cache_bytes,
         rate_limit: rate,
         pub_rate_limit: rate.map(|_| trove_web::Config::default().pub_rate_limit.unwrap_or(2_000)),
         max_concurrency: 1024,

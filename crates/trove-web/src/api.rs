@@ -1,16 +1,20 @@
 //! The JSON API (every page's data) with its OpenAPI document, and the Atom feed.
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::html::esc;
 use crate::model::ReadModel;
-use crate::search::{safe_snippet, SearchError};
-use crate::server::{counterparts, parse_id, run_search, SearchQuery, Site};
+use crate::search::{safe_snippet, Engine, SearchError};
+use crate::server::{
+    counterparts, normalize_query, parse_id, run_search, search_response, SearchBody, SearchKey,
+    SearchQuery, Site,
+};
 
 fn nf() -> Response {
     (StatusCode::NOT_FOUND, Json(json!({"error": "not found"}))).into_response()
@@ -88,8 +92,118 @@ async fn correspondent(State(s): State<Site>, Path(a): Path<String>) -> Response
     Json(json!({"address": a, "sent": m.sent.get(&a), "received": m.received.get(&a), "wrote_to": to, "heard_from": from})).into_response()
 }
 
-async fn search(State(s): State<Site>, Query(q): Query<SearchQuery>) -> Response {
-    let m = s.model();
+/// One hit of `/api/search`.
+#[derive(Serialize)]
+struct HitJson<'a> {
+    date: Option<&'a str>,
+    from: &'a str,
+    id: u64,
+    release: Option<u64>,
+    score: f32,
+    snippet: &'a str,
+    snippet_html: String,
+    subject: &'a str,
+    url: String,
+}
+
+/// The answer of `/api/search`, serialised straight from the results (no
+/// intermediate `Value` tree: this is built for every search that runs).
+#[derive(Serialize)]
+struct SearchJson<'a> {
+    engine: &'a str,
+    facets: &'a Option<trove_search::Facets>,
+    hits: Vec<HitJson<'a>>,
+    indexed: u64,
+    limit: usize,
+    messages: usize,
+    offset: usize,
+    query: &'a str,
+    sort: trove_search::Sort,
+    timed_out: bool,
+    total: u64,
+}
+
+/// The JSON of a search that ran (or could not).
+fn search_json(
+    s: &Site,
+    m: &ReadModel,
+    query: &str,
+    (offset, limit, sort): (usize, usize, trove_search::Sort),
+    outcome: Result<(trove_search::SearchResults, Engine), SearchError>,
+) -> SearchBody {
+    let (status, body, complete) = match outcome {
+        Ok((r, engine)) => {
+            let hits = r
+                .hits
+                .iter()
+                .map(|h| {
+                    let it = m.item(h.id);
+                    HitJson {
+                        date: it.map(|i| i.date.as_str()),
+                        from: it.map_or(h.from.as_str(), |i| i.from.as_str()),
+                        id: h.id,
+                        release: it.map(|i| i.release),
+                        score: h.score,
+                        snippet: &h.snippet_text,
+                        snippet_html: safe_snippet(&h.snippet),
+                        subject: it.map_or(h.subject.as_str(), |i| i.subject.as_str()),
+                        url: format!("/emailid/{}", h.id),
+                    }
+                })
+                .collect();
+            let v = SearchJson {
+                engine: engine.as_str(),
+                facets: &r.facets,
+                hits,
+                indexed: s.index().indexed(),
+                limit,
+                messages: m.items.len(),
+                offset,
+                query,
+                sort,
+                timed_out: r.timed_out,
+                total: r.total,
+            };
+            match serde_json::to_string(&v) {
+                Ok(body) => (
+                    StatusCode::OK,
+                    body,
+                    engine == Engine::FullText && !r.timed_out,
+                ),
+                Err(e) => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    json!({"error": format!("cannot encode the answer: {e}")}).to_string(),
+                    false,
+                ),
+            }
+        }
+        Err(SearchError::BadQuery(e)) => (
+            StatusCode::BAD_REQUEST,
+            json!({"error": e, "query": query}).to_string(),
+            true,
+        ),
+        Err(SearchError::Internal(e)) => {
+            tracing::error!("search {query:?}: {e}");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({"error": "the search index failed; try again later"}).to_string(),
+                false,
+            )
+        }
+    };
+    SearchBody {
+        status,
+        body,
+        complete,
+    }
+}
+
+async fn search(
+    State(s): State<Site>,
+    Query(mut q): Query<SearchQuery>,
+    headers: HeaderMap,
+) -> Response {
+    q.q = normalize_query(&q.q);
     let bad = |e: String| {
         (
             StatusCode::BAD_REQUEST,
@@ -97,47 +211,22 @@ async fn search(State(s): State<Site>, Query(q): Query<SearchQuery>) -> Response
         )
             .into_response()
     };
-    if q.q.trim().is_empty() {
+    if q.q.is_empty() {
         return bad("empty query: give q=…".into());
     }
     let req = match q.request(true) {
         Ok(r) => r,
         Err(e) => return bad(e),
     };
-    let (offset, limit, sort) = (req.opts.offset, req.opts.limit, req.opts.sort);
-    match run_search(&s, &m, req).await {
-        Ok((r, engine)) => {
-            let hits: Vec<Value> = r
-                .hits
-                .iter()
-                .map(|h| {
-                    let it = m.item(h.id);
-                    json!({
-                        "id": h.id, "url": format!("/emailid/{}", h.id), "score": h.score,
-                        "subject": it.map_or(h.subject.as_str(), |i| i.subject.as_str()),
-                        "from": it.map_or(h.from.as_str(), |i| i.from.as_str()),
-                        "date": it.map(|i| i.date.as_str()), "release": it.map(|i| i.release),
-                        "snippet": h.snippet_text, "snippet_html": safe_snippet(&h.snippet),
-                    })
-                })
-                .collect();
-            Json(json!({
-                "query": q.q, "engine": engine.as_str(), "indexed": s.index.indexed(),
-                "messages": m.items.len(), "total": r.total, "offset": offset, "limit": limit,
-                "sort": sort, "timed_out": r.timed_out, "hits": hits, "facets": r.facets,
-            }))
-            .into_response()
-        }
-        Err(SearchError::BadQuery(e)) => bad(e),
-        Err(SearchError::Internal(e)) => {
-            tracing::error!("search {:?}: {e}", q.q);
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Json(json!({"error": "the search index failed; try again later"})),
-            )
-                .into_response()
-        }
-    }
+    let key = SearchKey::new(true, &req);
+    let window = (req.opts.offset, req.opts.limit, req.opts.sort);
+    let site = s.clone();
+    search_response(&s, key, "application/json", &headers, |m| async move {
+        let query = req.query.clone();
+        let outcome = run_search(&site, &m, req).await;
+        search_json(&site, &m, &query, window, outcome)
+    })
+    .await
 }
 
 fn op(summary: &str, params: &[&str]) -> Value {

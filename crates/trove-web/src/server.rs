@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path as FsPath, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -18,7 +19,7 @@ use serde::Deserialize;
 use tower_http::set_header::SetResponseHeaderLayer;
 use trove_publication::{layout, Publication};
 
-use crate::cache::{Page, PageCache};
+use crate::cache::{Flights, KeyWeight, Page, PageCache};
 use crate::error::{Error, Result};
 use crate::html;
 use crate::model::{address, ReadModel};
@@ -52,6 +53,19 @@ pub struct Config {
     /// Bytes of rendered message pages kept in memory (with their gzip
     /// variants), per publication state; 0 renders every request afresh.
     pub page_cache_bytes: usize,
+    /// Bytes of search answers (HTML pages and `/api/search` JSON, with their
+    /// gzip variants) kept in memory, per publication state; 0 keeps none
+    /// (concurrent identical searches still run once).
+    pub search_cache_bytes: usize,
+    /// Wall-clock budget of one search; past it the search stops and answers
+    /// with what it found, marked as cut short (and that answer is not cached).
+    pub search_time_budget: Duration,
+    /// Searches run at once (more wait in line, inside the request timeout):
+    /// a flood of searches takes these threads, never every core, so the
+    /// other pages keep being served, and a search's time budget is spent
+    /// running rather than sharing a core with hundreds of others.
+    /// Default: the number of CPUs this process may use.
+    pub search_concurrency: usize,
 }
 
 impl Default for Config {
@@ -64,16 +78,25 @@ impl Default for Config {
             reload_interval: Duration::from_secs(2),
             index_dir: None,
             page_cache_bytes: 64 << 20,
+            search_cache_bytes: 16 << 20,
+            search_time_budget: Duration::from_secs(2),
+            search_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
     }
 }
 
-/// The served state: the current read model with its page cache (swapped
-/// whole on a new release), the full-text index, and the rate limiter's buckets.
+/// The served state: the current read model with its page and search caches
+/// (swapped whole on a new release), the full-text index, and the rate limiter's buckets.
 #[derive(Clone)]
 pub struct Site {
     state: Arc<RwLock<Arc<Current>>>,
     page_bytes: usize,
+    search_bytes: usize,
+    search_budget: Duration,
+    /// Permits to run a search (see [`Config::search_concurrency`]).
+    search_slots: Arc<tokio::sync::Semaphore>,
+    /// Searches run on the engine (answers not taken from the cache).
+    searches: Arc<AtomicU64>,
     pub(crate) index: Arc<SearchIndex>,
     root: PathBuf,
     buckets: Arc<Mutex<Buckets>>,
@@ -85,18 +108,25 @@ pub struct Site {
 /// Token buckets per client: (tokens, last refill).
 type Buckets = HashMap<IpAddr, (f64, Instant)>;
 
-/// One publication state: its read model and the pages rendered from it.
-/// A new release replaces both at once, so no stale page outlives its model.
+/// One publication state: its read model and the pages and search answers
+/// rendered from it. A new release replaces them all at once, so no stale
+/// page or answer outlives its model.
 pub(crate) struct Current {
     pub(crate) model: Arc<ReadModel>,
     pub(crate) pages: PageCache,
+    /// Final search answers (see [`search_response`]).
+    searches: PageCache<SearchKey>,
+    /// Searches being computed, shared by concurrent identical requests.
+    flights: Flights<SearchKey, Arc<Answer>>,
 }
 
 impl Current {
-    fn new(model: ReadModel, page_bytes: usize) -> Arc<Current> {
+    fn new(model: Arc<ReadModel>, page_bytes: usize, search_bytes: usize) -> Arc<Current> {
         Arc::new(Current {
-            model: Arc::new(model),
+            model,
             pages: PageCache::new(page_bytes),
+            searches: PageCache::new(search_bytes),
+            flights: Flights::default(),
         })
     }
 }
@@ -108,10 +138,19 @@ impl Site {
             path: root.to_path_buf(),
             source: Box::new(source),
         })?;
-        let page_bytes = Config::default().page_cache_bytes;
+        let d = Config::default();
+        let (page_bytes, search_bytes) = (d.page_cache_bytes, d.search_cache_bytes);
         Ok(Site {
-            state: Arc::new(RwLock::new(Current::new(ReadModel::build(p), page_bytes))),
+            state: Arc::new(RwLock::new(Current::new(
+                Arc::new(ReadModel::build(p)),
+                page_bytes,
+                search_bytes,
+            ))),
             page_bytes,
+            search_bytes,
+            search_budget: d.search_time_budget,
+            search_slots: Arc::new(tokio::sync::Semaphore::new(d.search_concurrency.max(1))),
+            searches: Arc::default(),
             index: Arc::new(SearchIndex::new(None)),
             root: root.to_path_buf(),
             buckets: Arc::default(),
@@ -144,7 +183,13 @@ impl Site {
         self.current().model.clone()
     }
 
-    /// The current publication state (read model and page cache).
+    /// Searches run on the engine so far (answers that came from the search
+    /// cache, or from a concurrent identical request, are not counted).
+    pub fn searches_run(&self) -> u64 {
+        self.searches.load(Ordering::Relaxed)
+    }
+
+    /// The current publication state (read model and caches).
     pub(crate) fn current(&self) -> Arc<Current> {
         match self.state.read() {
             Ok(g) => g.clone(),
@@ -152,7 +197,7 @@ impl Site {
         }
     }
 
-    /// Replaces the current state (a new release, or a new page budget).
+    /// Replaces the current state (a new release, or new cache budgets).
     fn swap(&self, c: Arc<Current>) {
         match self.state.write() {
             Ok(mut g) => *g = c,
@@ -160,15 +205,13 @@ impl Site {
         }
     }
 
-    /// Sets the page cache budget (see [`Config::page_cache_bytes`]); the
-    /// pages cached so far are dropped.
-    fn set_page_cache(&mut self, bytes: usize) {
-        self.page_bytes = bytes;
-        let cur = self.current();
-        self.swap(Arc::new(Current {
-            model: cur.model.clone(),
-            pages: PageCache::new(bytes),
-        }));
+    /// Sets the cache budgets (see [`Config::page_cache_bytes`] and
+    /// [`Config::search_cache_bytes`]); what was cached so far is dropped.
+    fn set_caches(&mut self, page_bytes: usize, search_bytes: usize) {
+        self.page_bytes = page_bytes;
+        self.search_bytes = search_bytes;
+        let model = self.current().model.clone();
+        self.swap(Current::new(model, page_bytes, search_bytes));
     }
 
     /// Re-opens the publication when its freshness pointer names a newer
@@ -190,7 +233,11 @@ impl Site {
         match Publication::open(&self.root) {
             Ok(p) if p.latest_release() >= now => {
                 let r = p.latest_release();
-                self.swap(Current::new(ReadModel::build(p), self.page_bytes));
+                self.swap(Current::new(
+                    Arc::new(ReadModel::build(p)),
+                    self.page_bytes,
+                    self.search_bytes,
+                ));
                 r
             }
             _ => now,
@@ -322,7 +369,7 @@ async fn message(State(s): State<Site>, Path(id): Path<String>, headers: HeaderM
         return not_found();
     };
     let cur = s.current();
-    let page = match cur.pages.get(id) {
+    let page = match cur.pages.get(&id) {
         Some(p) => p,
         None => {
             let m = cur.model.clone();
@@ -342,7 +389,10 @@ async fn message(State(s): State<Site>, Path(id): Path<String>, headers: HeaderM
             p
         }
     };
-    page_response(&cur, id, page, &headers).await
+    page_response(page, &headers, move |p, added| {
+        cur.pages.grew(&id, p, added)
+    })
+    .await
 }
 
 /// True when `Accept-Encoding` accepts gzip (by name or `*`, with q above 0).
@@ -367,12 +417,13 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
 }
 
 /// A cached page as a response: 304 for a matching `If-None-Match`, the
-/// precompressed gzip variant when the client takes it, else the HTML.
+/// precompressed gzip variant when the client takes it, else the body.
+/// `grew` is told the size of the gzip variant when this request made it
+/// (so the cache holding the page counts it).
 async fn page_response(
-    cur: &Arc<Current>,
-    id: u64,
     page: Arc<Page>,
     headers: &HeaderMap,
+    grew: impl FnOnce(&Arc<Page>, usize) + Send + 'static,
 ) -> Response {
     let etag = page.etag.clone();
     let mut r = match page
@@ -388,10 +439,10 @@ async fn page_response(
                     page.gzip()
                 } else {
                     // The first compression of a page is real work: off the async threads.
-                    let (c, p) = (cur.clone(), page.clone());
+                    let p = page.clone();
                     blocking(move || {
                         let g = p.gzip();
-                        c.pages.grew(id, &p, g.as_ref().map_or(0, |g| g.len()));
+                        grew(&p, g.as_ref().map_or(0, |g| g.len()));
                         g
                     })
                     .await
@@ -407,19 +458,18 @@ async fn page_response(
                         .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
                     r
                 }
-                None => Response::new(Body::from(page.html.clone())),
+                None => Response::new(Body::from(page.body.clone())),
             };
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/html; charset=utf-8"),
-            );
+            r.headers_mut()
+                .insert(header::CONTENT_TYPE, page.content_type.clone());
             r
         }
     };
     let h = r.headers_mut();
     h.insert(header::ETAG, etag);
     h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    // Pages change when a release lands (next links, threads): revalidate with the ETag.
+    // Pages and search answers change when a release lands (next links,
+    // threads, hits): revalidate with the ETag.
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     r
 }
@@ -691,68 +741,276 @@ impl SearchQuery {
     }
 }
 
-/// Runs a checked request off the async threads.
+/// Runs a checked request off the async threads, within the site's time budget.
 pub(crate) async fn run_search(
     s: &Site,
     m: &Arc<ReadModel>,
-    req: SearchRequest,
+    mut req: SearchRequest,
 ) -> std::result::Result<(trove_search::SearchResults, Engine), SearchError> {
+    req.opts.time_budget = s.search_budget;
+    let Ok(slot) = s.search_slots.clone().acquire_owned().await else {
+        return Err(SearchError::Internal("search slots closed".into()));
+    };
+    s.searches.fetch_add(1, Ordering::Relaxed);
     let index = s.index.clone();
     let m = m.clone();
-    blocking(move || index.search(&m, &req.query, &req.opts))
-        .await
-        .unwrap_or_else(|| Err(SearchError::Internal("search task failed".into())))
+    // The slot goes with the search: it is freed when the search ends, even
+    // if the request that started it was dropped.
+    blocking(move || {
+        let r = index.search(&m, &req.query, &req.opts);
+        drop(slot);
+        r
+    })
+    .await
+    .unwrap_or_else(|| Err(SearchError::Internal("search task failed".into())))
 }
 
-async fn search(State(s): State<Site>, Query(q): Query<SearchQuery>) -> Response {
-    let m = s.model();
-    let name = m.publication.descriptor().name.clone();
+/// The query as one cache key: ASCII whitespace outside quoted phrases
+/// (which trove-search's lexer skips) trimmed at both ends and made single
+/// spaces; quoted phrases are kept byte for byte. Pages and the API answer
+/// with this form, so every spelling of one query gets the same bytes.
+pub(crate) fn normalize_query(q: &str) -> String {
+    let mut out = String::with_capacity(q.len());
+    let (mut quoted, mut space) = (false, false);
+    for c in q.chars() {
+        if !quoted && c.is_ascii_whitespace() {
+            space = !out.is_empty();
+            continue;
+        }
+        if space {
+            out.push(' ');
+            space = false;
+        }
+        if c == '"' {
+            quoted = !quoted;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// What a search answer depends on within one publication state: the
+/// normalised query, order, window, facets, and the format (page or JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct SearchKey {
+    json: bool,
+    query: String,
+    by_date: bool,
+    offset: usize,
+    limit: usize,
+    facets: bool,
+}
+
+impl SearchKey {
+    /// The key of a checked request answered as JSON (`json`) or as the HTML page.
+    pub(crate) fn new(json: bool, req: &SearchRequest) -> SearchKey {
+        SearchKey {
+            json,
+            query: req.query.clone(),
+            by_date: req.opts.sort == trove_search::Sort::Date,
+            offset: req.opts.offset,
+            limit: req.opts.limit,
+            facets: req.opts.facets,
+        }
+    }
+}
+
+impl KeyWeight for SearchKey {
+    fn key_weight(&self) -> usize {
+        self.query.len()
+    }
+}
+
+/// A rendered search answer, before it is cached or shared.
+pub(crate) struct SearchBody {
+    pub(crate) status: StatusCode,
+    pub(crate) body: String,
+    /// From the full-text index and not cut short by the time budget.
+    pub(crate) complete: bool,
+}
+
+/// A search answer as shared by the requests that waited for it.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    status: StatusCode,
+    page: Arc<Page>,
+    /// Final for this publication state (see [`search_response`]).
+    final_: bool,
+}
+
+/// Answers a search request: from the current state's search cache, or by
+/// running `render` (the search and its page or JSON) once for every
+/// concurrent identical request. An answer is kept, and served with an ETag
+/// and `Cache-Control: no-cache` like a message page, only when it is final:
+/// a 200 from the full-text index that held every message of this state
+/// before and after the search, not cut short by the time budget. Anything
+/// else (a timed-out partial result, answers while the index is built or
+/// catches up with a new release, errors) is sent to the requests that asked
+/// for it while it ran, with `Cache-Control: no-store`, and never kept: the
+/// next request searches again.
+pub(crate) async fn search_response<F, Fut>(
+    s: &Site,
+    key: SearchKey,
+    content_type: &'static str,
+    headers: &HeaderMap,
+    render: F,
+) -> Response
+where
+    F: FnOnce(Arc<ReadModel>) -> Fut,
+    Fut: Future<Output = SearchBody>,
+{
+    let cur = s.current();
+    let answer = match cur.searches.get(&key) {
+        Some(page) => Arc::new(Answer {
+            status: StatusCode::OK,
+            page,
+            final_: true,
+        }),
+        None => {
+            cur.flights
+                .run(&key, || async {
+                    // Kept by a flight that ended since the lookup above.
+                    if let Some(page) = cur.searches.get(&key) {
+                        return Arc::new(Answer {
+                            status: StatusCode::OK,
+                            page,
+                            final_: true,
+                        });
+                    }
+                    let n = cur.model.items.len() as u64;
+                    let before = s.index.indexed();
+                    let r = render(cur.model.clone()).await;
+                    let page = Arc::new(Page::with_type(r.body, content_type));
+                    let final_ = r.status == StatusCode::OK
+                        && r.complete
+                        && before == n
+                        && s.index.indexed() == n;
+                    if final_ {
+                        cur.searches.insert(key.clone(), page.clone());
+                    }
+                    Arc::new(Answer {
+                        status: r.status,
+                        page,
+                        final_,
+                    })
+                })
+                .await
+        }
+    };
+    if answer.final_ {
+        let c = cur.clone();
+        return page_response(answer.page.clone(), headers, move |p, added| {
+            c.searches.grew(&key, p, added)
+        })
+        .await;
+    }
+    let mut r = Response::new(Body::from(answer.page.body.clone()));
+    *r.status_mut() = answer.status;
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, answer.page.content_type.clone());
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// The search page: the form alone (`outcome` None), the results, or why
+/// the search could not run.
+fn render_search_page(
+    s: &Site,
+    m: &ReadModel,
+    query: &str,
+    sort: &str,
+    page: usize,
+    outcome: Option<std::result::Result<(trove_search::SearchResults, Engine), SearchError>>,
+) -> SearchBody {
+    let name = &m.publication.descriptor().name;
     let mut view = html::SearchView {
-        query: &q.q,
-        sort: q.sort.as_deref().unwrap_or("relevance"),
-        page: 1,
+        query,
+        sort,
+        page,
         engine: Engine::FullText.as_str(),
         indexed: s.index.indexed(),
         messages: m.items.len() as u64,
         results: None,
         error: None,
-        model: &m,
+        model: m,
     };
-    if q.q.trim().is_empty() {
-        return Html(html::search_page(&view, &name)).into_response();
-    }
-    let outcome = match q.request(false) {
-        Ok(req) => {
-            view.page = req.opts.offset / PER_PAGE + 1;
-            run_search(&s, &m, req).await
-        }
-        Err(e) => Err(SearchError::BadQuery(e)),
+    let Some(outcome) = outcome else {
+        return SearchBody {
+            status: StatusCode::OK,
+            body: html::search_page(&view, name),
+            complete: true,
+        };
     };
     match outcome {
         Ok((res, engine)) => {
             view.engine = engine.as_str();
             view.results = Some(&res);
-            Html(html::search_page(&view, &name)).into_response()
+            SearchBody {
+                status: StatusCode::OK,
+                body: html::search_page(&view, name),
+                complete: engine == Engine::FullText && !res.timed_out,
+            }
         }
         Err(SearchError::BadQuery(e)) => {
             view.error = Some(&e);
-            (
-                StatusCode::BAD_REQUEST,
-                Html(html::search_page(&view, &name)),
-            )
-                .into_response()
+            SearchBody {
+                status: StatusCode::BAD_REQUEST,
+                body: html::search_page(&view, name),
+                complete: true,
+            }
         }
         Err(SearchError::Internal(e)) => {
-            tracing::error!("search {:?}: {e}", q.q);
+            tracing::error!("search {query:?}: {e}");
             let e = "the search index failed; try again later".to_string();
             view.error = Some(&e);
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Html(html::search_page(&view, &name)),
-            )
-                .into_response()
+            SearchBody {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                body: html::search_page(&view, name),
+                complete: false,
+            }
         }
     }
+}
+
+async fn search(
+    State(s): State<Site>,
+    Query(mut q): Query<SearchQuery>,
+    headers: HeaderMap,
+) -> Response {
+    q.q = normalize_query(&q.q);
+    // The empty form, or a request that could not be checked: cheap, not cached.
+    // (A checked request's sort is exactly one of these two.)
+    let sort = match q.sort.as_deref().map(str::trim) {
+        Some("date") => "date",
+        _ => "relevance",
+    };
+    let req = match (q.q.is_empty(), q.request(false)) {
+        (false, Ok(req)) => req,
+        (empty, checked) => {
+            let m = s.model();
+            let outcome = checked
+                .err()
+                .filter(|_| !empty)
+                .map(|e| Err(SearchError::BadQuery(e)));
+            let r = render_search_page(&s, &m, &q.q, sort, 1, outcome);
+            return (r.status, Html(r.body)).into_response();
+        }
+    };
+    let key = SearchKey::new(false, &req);
+    let page = req.opts.offset / PER_PAGE + 1;
+    let site = s.clone();
+    search_response(
+        &s,
+        key,
+        "text/html; charset=utf-8",
+        &headers,
+        |m| async move {
+            let query = req.query.clone();
+            let outcome = run_search(&site, &m, req).await;
+            render_search_page(&site, &m, &query, sort, page, Some(outcome))
+        },
+    )
+    .await
 }
 
 async fn feed(State(s): State<Site>) -> Response {
@@ -880,8 +1138,13 @@ async fn protect(
 pub fn router(mut site: Site, config: &Config) -> Router {
     site.rate = config.rate_limit;
     site.pub_rate = config.pub_rate_limit;
-    if site.page_bytes != config.page_cache_bytes {
-        site.set_page_cache(config.page_cache_bytes);
+    site.search_budget = config.search_time_budget;
+    site.search_slots = Arc::new(tokio::sync::Semaphore::new(
+        config.search_concurrency.max(1),
+    ));
+    if site.page_bytes != config.page_cache_bytes || site.search_bytes != config.search_cache_bytes
+    {
+        site.set_caches(config.page_cache_bytes, config.search_cache_bytes);
     }
     Router::new()
         .route("/", get(home))
@@ -1007,4 +1270,50 @@ async fn shutdown_signal() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_normalise_outside_phrases_only() {
+        assert_eq!(
+            normalize_query("  io_uring \t\n sqpoll  "),
+            "io_uring sqpoll"
+        );
+        assert_eq!(
+            normalize_query("subject:\"zero   copy\"   from:axboe"),
+            "subject:\"zero   copy\" from:axboe"
+        );
+        assert_eq!(normalize_query("a\"b  c\"  d"), "a\"b  c\" d");
+        // An unbalanced quote keeps the rest as typed (the lexer rejects it anyway).
+        assert_eq!(normalize_query("x  \"y   z"), "x \"y   z");
+        assert_eq!(normalize_query(" \t "), "");
+        // Only ASCII whitespace is the lexer's separator: other spaces stay.
+        assert_eq!(normalize_query("a\u{a0}\u{a0}b"), "a\u{a0}\u{a0}b");
+    }
+
+    #[test]
+    fn one_key_per_answer() {
+        let q = |s: &str, page: Option<&str>, sort: Option<&str>| SearchQuery {
+            q: normalize_query(s),
+            page: page.map(String::from),
+            offset: None,
+            limit: None,
+            sort: sort.map(String::from),
+            facets: None,
+        };
+        let key = |x: SearchQuery, api| SearchKey::new(api, &x.request(api).expect("valid"));
+        let k = key(q("fixed  buffers", None, None), false);
+        assert_eq!(
+            k,
+            key(q(" fixed buffers ", Some("1"), Some("relevance")), false)
+        );
+        assert_eq!(k, key(q("fixed buffers", Some(""), Some(" ")), false));
+        assert_ne!(k, key(q("fixed buffers", Some("2"), None), false));
+        assert_ne!(k, key(q("fixed buffers", None, Some("date")), false));
+        assert_ne!(k, key(q("fixed buffers", None, None), true), "page vs JSON");
+        assert_ne!(k, key(q("\"fixed  buffers\"", None, None), false));
+    }
 }

@@ -17,6 +17,22 @@ fn no_limit() -> Config {
     }
 }
 
+/// Waits (20 s at most) until the server at `addr` lists the release titled `title`.
+async fn wait_for_release(addr: std::net::SocketAddr, title: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !get(addr, "/api/publication", &[])
+        .await
+        .text()
+        .contains(title)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{title} not picked up by {addr}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// Release 1: the leaked real messages (with a DKIM attestation), the hostile set,
 /// a message with a hostile attachment, and up to 300 kasan-dev messages.
 fn build(dir: &Path) -> usize {
@@ -509,18 +525,7 @@ async fn cached_message_pages_follow_new_releases() {
     })
     .await
     .expect("publish 2");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !get(addr, "/api/publication", &[])
-        .await
-        .text()
-        .contains("Part 2")
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "release 2 not picked up"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    wait_for_release(addr, "Part 2").await;
     let after = get(addr, "/emailid/40", &[]).await;
     assert_eq!(after.status, 200);
     assert!(after.text().contains("rel=\"next\""), "stale page served");
@@ -529,17 +534,7 @@ async fn cached_message_pages_follow_new_releases() {
     assert_eq!(old.status, 200, "old ETag still validates");
     assert_eq!(get(addr, "/emailid/50", &[]).await.status, 200);
     // The uncached server agrees byte for byte once it has reloaded too.
-    while !get(addr0, "/api/publication", &[])
-        .await
-        .text()
-        .contains("Part 2")
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "release 2 not picked up"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    wait_for_release(addr0, "Part 2").await;
     assert_eq!(get(addr0, "/emailid/40", &[]).await.body, after.body);
 
     let _ = (stop.send(()), stop0.send(()));

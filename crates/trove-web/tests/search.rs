@@ -411,3 +411,336 @@ fn pct(s: &str) -> String {
         })
         .collect()
 }
+
+/// Starts the server and keeps a handle on its [`trove_web::Site`] (to count
+/// the searches it really ran).
+async fn start_site(
+    dir: &Path,
+    config: Config,
+) -> (
+    SocketAddr,
+    trove_web::Site,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let site = trove_web::Site::open(dir).expect("site opens");
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = l.local_addr().expect("addr");
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let served = site.clone();
+    let h = tokio::spawn(async move {
+        trove_web::serve(l, served, config, async {
+            let _ = rx.await;
+        })
+        .await
+        .expect("serve");
+    });
+    (addr, site, tx, h)
+}
+
+/// The headers every search answer carries; `final_` answers are
+/// revalidated with their ETag, the others are never stored.
+fn check_search_headers(r: &Resp, final_: bool) {
+    assert_eq!(r.header("content-security-policy"), Some(trove_web::CSP));
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(r.header("x-frame-options"), Some("DENY"));
+    if final_ {
+        assert_eq!(r.header("cache-control"), Some("no-cache"));
+        assert_eq!(r.header("vary"), Some("accept-encoding"));
+        assert!(r.header("etag").is_some_and(|t| t.len() == 34));
+    } else {
+        assert_eq!(r.header("cache-control"), Some("no-store"));
+        assert_eq!(r.header("etag"), None);
+    }
+}
+
+fn gunzip(b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(b), &mut out).expect("gunzip");
+    out
+}
+
+/// Search answers from the cache are byte for byte what a server without a
+/// search cache answers (pages and JSON, hits with snippets and facets, on a
+/// real corpus), with the same ETag; a repeated or respelled query runs no
+/// search; `If-None-Match` gets 304 and gzip is the same answer compressed;
+/// concurrent identical misses run one search.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_search_answers_equal_fresh_ones() {
+    let Some(data) = data_dir() else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let raws = mbox_messages(&data.join("corpora/lore-io-uring.mbox.zst"), 400);
+    let mut w = writer(tmp.path());
+    let drafts: Vec<_> = raws
+        .iter()
+        .map(|r| draft(&mut w, r, vec![], vec![]))
+        .collect();
+    publish(&mut w, "Part 1", drafts, NOW);
+    let (addr, site, stop, h) = start_site(tmp.path(), config()).await;
+    let uncached = Config {
+        search_cache_bytes: 0,
+        ..config()
+    };
+    let (addr0, site0, stop0, h0) = start_site(tmp.path(), uncached).await;
+    wait_indexed(addr, raws.len() as u64).await;
+    wait_indexed(addr0, raws.len() as u64).await;
+
+    for p in [
+        "/api/search?q=io_uring%20sqpoll",
+        "/search?q=io_uring+sqpoll",
+        "/search?q=io_uring&sort=date&page=2",
+        "/api/search?q=subject%3Apatch&offset=20&limit=5&sort=date",
+        "/api/search?q=%22fixed%20buffers%22&facets=false",
+        "/search?q=from%3Aaxboe%40kernel.dk",
+    ] {
+        let n = site.searches_run();
+        let first = get(addr, p, &[]).await;
+        assert_eq!(first.status, 200, "{p}");
+        assert_eq!(site.searches_run(), n + 1, "{p}: one search");
+        let again = get(addr, p, &[]).await;
+        assert_eq!(site.searches_run(), n + 1, "{p}: answered from the cache");
+        let n0 = site0.searches_run();
+        let fresh = get(addr0, p, &[]).await;
+        let fresh2 = get(addr0, p, &[]).await;
+        assert_eq!(site0.searches_run(), n0 + 2, "{p}: no cache, two searches");
+        for r in [&first, &again, &fresh, &fresh2] {
+            check_search_headers(r, true);
+        }
+        assert_eq!(first.body, again.body, "{p}");
+        assert_eq!(
+            first.body, fresh.body,
+            "{p}: cached answer differs from a fresh one"
+        );
+        assert_eq!(fresh.body, fresh2.body, "{p}");
+        let tag = first.header("etag").expect("etag").to_string();
+        assert_eq!(again.header("etag"), Some(tag.as_str()));
+        assert_eq!(fresh.header("etag"), Some(tag.as_str()));
+        let json = p.starts_with("/api/");
+        assert_eq!(
+            first.header("content-type"),
+            Some(if json {
+                "application/json"
+            } else {
+                "text/html; charset=utf-8"
+            })
+        );
+        if json {
+            let v: Value = serde_json::from_slice(&first.body).expect("json");
+            assert!(v["total"].as_u64().is_some_and(|t| t > 0), "{p}: {v}");
+            assert_eq!(v["timed_out"], false);
+        } else {
+            assert!(first.text().contains("<ol class=\"hits\""), "{p}");
+        }
+        let nm = get(addr, p, &[("If-None-Match", &tag)]).await;
+        assert_eq!(nm.status, 304, "{p}");
+        assert!(nm.body.is_empty());
+        let z = get(addr, p, &[("Accept-Encoding", "gzip")]).await;
+        assert_eq!(z.header("content-encoding"), Some("gzip"), "{p}");
+        check_search_headers(&z, true);
+        assert_eq!(gunzip(&z.body), first.body, "{p}: gzip is another answer");
+        assert_eq!(
+            site.searches_run(),
+            n + 1,
+            "{p}: 304 and gzip ran no search"
+        );
+    }
+
+    // Another spelling of the same query (whitespace outside phrases) is the same answer.
+    let n = site.searches_run();
+    let a = get(addr, "/api/search?q=io_uring%20sqpoll", &[]).await;
+    let b = get(addr, "/api/search?q=%20%20io_uring%09%20sqpoll%20", &[]).await;
+    assert_eq!(a.body, b.body);
+    assert_eq!(site.searches_run(), n);
+    let v: Value = serde_json::from_slice(&b.body).expect("json");
+    assert_eq!(v["query"], "io_uring sqpoll");
+    // Inside a phrase, whitespace is the query's own: another key, another search.
+    let c = get(
+        addr,
+        "/api/search?q=%22fixed%20%20buffers%22&facets=false",
+        &[],
+    )
+    .await;
+    assert_eq!(c.status, 200);
+    assert_eq!(site.searches_run(), n + 1);
+
+    // A flood of one new query: one search, one answer for all.
+    let n = site.searches_run();
+    let tasks: Vec<_> = (0..24)
+        .map(|_| {
+            tokio::spawn(async move { get(addr, "/search?q=buffer+ring&sort=date", &[]).await })
+        })
+        .collect();
+    let mut bodies = BTreeSet::new();
+    for t in tasks {
+        let r = t.await.expect("request");
+        assert_eq!(r.status, 200);
+        bodies.insert(r.body);
+    }
+    assert_eq!(bodies.len(), 1);
+    assert_eq!(
+        site.searches_run(),
+        n + 1,
+        "concurrent identical misses ran one search"
+    );
+
+    let _ = (stop.send(()), stop0.send(()));
+    h.await.expect("shutdown");
+    h0.await.expect("shutdown");
+}
+
+/// A new release drops every cached search answer: the same query then
+/// finds the new messages, with another ETag; while the index catches up
+/// with the release, answers are not kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_release_replaces_cached_search_answers() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    build(tmp.path());
+    let (addr, site, stop, h) = start_site(tmp.path(), config()).await;
+    wait_indexed(addr, N as u64).await;
+    let paths = [
+        "/api/search?q=budget&limit=100",
+        "/search?q=budget&sort=date",
+    ];
+    let mut before = Vec::new();
+    for p in paths {
+        let r = get(addr, p, &[]).await;
+        assert_eq!(r.status, 200);
+        check_search_headers(&r, true);
+        before.push(r);
+    }
+    let n = site.searches_run();
+    for (p, b) in paths.iter().zip(&before) {
+        assert_eq!(get(addr, p, &[]).await.body, b.body, "{p}");
+    }
+    assert_eq!(site.searches_run(), n, "cached");
+    let v: Value = serde_json::from_slice(&before[0].body).expect("json");
+    assert_eq!(v["total"].as_u64(), Some(N as u64));
+
+    let mut w = trove_publication::PublicationWriter::open(
+        tmp.path(),
+        trove_publication::PublisherKey::from_seed([7; 32]),
+    )
+    .expect("open writer");
+    let late: Vec<_> = (N..N + 10)
+        .map(|i| draft(&mut w, &generated(i).0, vec![], vec![]))
+        .collect();
+    publish(&mut w, "Part 2", late, NOW + 86_400);
+    // Until the index holds release 2, no answer about it is kept.
+    let all = N as u64 + 10;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = get(addr, paths[0], &[]).await;
+        let v: Value = serde_json::from_slice(&r.body).expect("json");
+        if v["messages"].as_u64() == Some(all) && v["indexed"].as_u64() == Some(all) {
+            break;
+        }
+        if v["messages"].as_u64() == Some(all) {
+            check_search_headers(&r, false);
+        }
+        assert!(Instant::now() < deadline, "release 2 never searchable: {v}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for (p, b) in paths.iter().zip(&before) {
+        let n = site.searches_run();
+        let r = get(addr, p, &[]).await;
+        assert_eq!(r.status, 200);
+        check_search_headers(&r, true);
+        assert_ne!(r.body, b.body, "{p}: stale answer served");
+        assert_ne!(r.header("etag"), b.header("etag"), "{p}");
+        let old = get(
+            addr,
+            p,
+            &[("If-None-Match", b.header("etag").expect("etag"))],
+        )
+        .await;
+        assert_eq!(old.status, 200, "{p}: the old ETag must not validate");
+        assert_eq!(old.body, r.body);
+        assert!(
+            site.searches_run() <= n + 1,
+            "{p}: the new answer is cached"
+        );
+    }
+    let (_, v) = json(addr, paths[0]).await;
+    assert_eq!(v["total"].as_u64(), Some(all));
+    let page = get(addr, paths[1], &[]).await.text();
+    assert!(page.contains(&format!("{all} results")), "{page}");
+    let _ = stop.send(());
+    h.await.expect("shutdown");
+}
+
+/// An answer cut short by the time budget says so and is never served from
+/// the cache: each request searches again, and it is marked `no-store`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timed_out_answers_are_not_cached() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    build(tmp.path());
+    let cfg = Config {
+        search_time_budget: Duration::ZERO,
+        ..config()
+    };
+    let (addr, site, stop, h) = start_site(tmp.path(), cfg).await;
+    wait_indexed(addr, N as u64).await;
+    for p in ["/api/search?q=budget", "/search?q=budget"] {
+        let n = site.searches_run();
+        let a = get(addr, p, &[]).await;
+        let b = get(addr, p, &[]).await;
+        assert_eq!(
+            site.searches_run(),
+            n + 2,
+            "{p}: a timed-out answer came from the cache"
+        );
+        for r in [&a, &b] {
+            assert_eq!(r.status, 200, "{p}");
+            check_search_headers(r, false);
+        }
+        if p.starts_with("/api/") {
+            let v: Value = serde_json::from_slice(&a.body).expect("json");
+            assert_eq!(v["timed_out"], true, "{v}");
+            assert_eq!(v["engine"], "fulltext");
+        } else {
+            assert!(a.text().contains("the search ran out of time"));
+        }
+    }
+    let _ = stop.send(());
+    h.await.expect("shutdown");
+}
+
+/// The per-client rate limit applies before the cache: cached answers are
+/// counted like any other request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_searches_are_rate_limited() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    build(tmp.path());
+    let cfg = Config {
+        rate_limit: Some(5),
+        ..config()
+    };
+    let (addr, site, stop, h) = start_site(tmp.path(), cfg).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while site.index().indexed() < N as u64 {
+        assert!(Instant::now() < deadline, "never indexed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut codes = BTreeMap::new();
+    for _ in 0..40 {
+        *codes
+            .entry(get(addr, "/api/search?q=pipeline", &[]).await.status)
+            .or_insert(0) += 1;
+    }
+    let ok = codes.get(&200).copied().unwrap_or(0);
+    assert!(
+        (20..=25).contains(&ok),
+        "burst of 20 plus refill: {codes:?}"
+    );
+    assert_eq!(ok + codes.get(&429).copied().unwrap_or(0), 40, "{codes:?}");
+    assert_eq!(
+        site.searches_run(),
+        1,
+        "one search, the rest from the cache"
+    );
+    let _ = stop.send(());
+    h.await.expect("shutdown");
+}
