@@ -18,7 +18,16 @@ pub fn run(vault_dir: &Path, args: SearchArgs) -> Result<i32> {
     };
     // Only the index is needed to search: the vault itself is opened only to build a
     // missing index.
-    let index = match open_search_index(vault_dir)? {
+    // A missing index, or one built by an older trove with another schema, is built now
+    // (the index is derived data; update_index replaces an incompatible one).
+    let existing = match open_search_index(vault_dir) {
+        Ok(found) => found,
+        Err(trove_vault::Error::Search(trove_vault::trove_search::Error::IncompatibleIndex {
+            ..
+        })) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let index = match existing {
         Some(index) => index,
         None => {
             let vault = Vault::open(vault_dir)?;

@@ -148,6 +148,28 @@ fn search_json_paging_sort_errors_and_incremental_index() {
         expected(0..40, |n| n % 17 == 3)
     );
 
+    // An index left by an older trove (another schema: here a renamed field) is rebuilt by
+    // `trove search` itself instead of failing.
+    let meta = vault.join("index/meta.json");
+    let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&meta).unwrap()).unwrap();
+    let fields = m["schema"].as_array_mut().expect("meta.json has a schema");
+    let all = fields.iter_mut().find(|f| f["name"] == "all").unwrap();
+    all["name"] = "all_before".into();
+    std::fs::write(&meta, m.to_string()).unwrap();
+    assert_eq!(
+        ids(&search(&vault, &["from:p3@example.org"], 0)),
+        expected(0..40, |n| n % 17 == 3)
+    );
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&meta).unwrap()).unwrap();
+    assert!(
+        m["schema"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "all"),
+        "the index was not rebuilt with the current schema"
+    );
+
     // release add --query uses the same language.
     let out = run_ok(
         &vault,
