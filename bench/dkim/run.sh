@@ -14,7 +14,8 @@ trap 'rm -rf "$out"' EXIT
 cores="$(nproc)"
 
 echo "building trove example (release)..." >&2
-(cd "$root" && cargo build --release -q -p trove-dkim --example verify_corpus)
+# --workspace: the same feature set as a workspace build, so nothing else is rebuilt.
+(cd "$root" && cargo build --release -q --workspace --example verify_corpus)
 bin="$root/target/release/examples/verify_corpus"
 
 echo "trove, 1 thread, DKIM only..." >&2
