@@ -2,13 +2,20 @@
 //!
 //! mail-auth's rust-crypto backend verifies every RSA size (trove needs that: old leaks hold
 //! 512-bit keys) but its RSA (the `rsa` crate on `num-bigint-dig`) took about 40% of a corpus
-//! run in `perf`. ring verifies RSA-1024..8192 many times faster but refuses smaller keys, and
-//! mail-auth 0.13's ring/aws-lc-rs backends would turn a sub-1024-bit key into a failed
-//! signature. So trove picks per key: ring for RSA keys of 1024 to 8192 bits, mail-auth's
-//! rust-crypto verifier for everything else (RSA under 1024 bits, Ed25519). Both compute the
-//! same PKCS#1 v1.5 check; the corpus tests cover both paths (8,279 ring verifications on
-//! io-uring, the 512-bit Mail::DKIM samples on rust-crypto).
+//! run in `perf`. aws-lc-rs and ring verify RSA-1024..8192 many times faster but refuse
+//! smaller keys, and mail-auth 0.13's ring/aws-lc-rs backends would turn a sub-1024-bit key
+//! into a failed signature. So trove picks per key: the fast path for RSA keys of 1024 to 8192
+//! bits, mail-auth's rust-crypto verifier for everything else (RSA under 1024 bits, Ed25519).
+//! All compute the same PKCS#1 v1.5 check; the corpus tests cover both paths (8,279 fast-path
+//! verifications on io-uring, the 512-bit Mail::DKIM samples on rust-crypto).
+//!
+//! The fast path is aws-lc-rs with the key parsed once per [`KeyRecord`] (`ParsedPublicKey`:
+//! AWS-LC also caches the modulus' Montgomery constants after the first use). ring 0.17, used
+//! before, has no verify with a pre-parsed public key: it parsed the key and recomputed those
+//! constants on every signature (a third of its verify time, by callgrind). ring remains the
+//! fallback for a key aws-lc-rs refuses to parse, so such a key gets the verdict it had.
 
+use aws_lc_rs::signature::{self as aws, ParsedPublicKey};
 use mail_auth::common::crypto::{Algorithm, CryptoError};
 use mail_auth::dkim::Canonicalization;
 use ring::signature::{
@@ -17,6 +24,59 @@ use ring::signature::{
 };
 
 use crate::keys::KeyRecord;
+
+/// An RSA public key of 1024 to 8192 bits, prepared once for the fast path.
+pub(crate) struct FastRsa {
+    /// PKCS#1 `RSAPublicKey` DER (for ring, when aws-lc-rs refused the key).
+    pkcs1: Box<[u8]>,
+    /// aws-lc-rs ties a parsed key to one algorithm: one per hash DKIM uses.
+    sha256: Option<ParsedPublicKey>,
+    sha1: Option<ParsedPublicKey>,
+}
+
+impl FastRsa {
+    /// Parses the key for both hashes; `None` when it is not a PKCS#1 or SPKI RSA key.
+    pub(crate) fn new(der: &[u8]) -> Option<FastRsa> {
+        let pkcs1 = rsa_pkcs1(der)?;
+        Some(FastRsa {
+            sha256: ParsedPublicKey::new(
+                &aws::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
+                &pkcs1,
+            )
+            .ok(),
+            sha1: ParsedPublicKey::new(&aws::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY, &pkcs1)
+                .ok(),
+            pkcs1: pkcs1.into(),
+        })
+    }
+
+    /// Whether `signature` is a valid RSASSA-PKCS1-v1_5 signature of `data`.
+    fn verify(&self, algorithm: Algorithm, data: &[u8], signature: &[u8]) -> bool {
+        let (parsed, ring_params) = if algorithm == Algorithm::RsaSha1 {
+            (&self.sha1, &RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY)
+        } else {
+            (
+                &self.sha256,
+                &RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
+            )
+        };
+        match parsed {
+            Some(key) => key.verify_sig(data, signature).is_ok(),
+            None => ring_verify(ring_params, &self.pkcs1, data, signature),
+        }
+    }
+}
+
+fn ring_verify(
+    params: &'static ring::signature::RsaParameters,
+    pkcs1: &[u8],
+    data: &[u8],
+    signature: &[u8],
+) -> bool {
+    UnparsedPublicKey::new(params, pkcs1)
+        .verify(data, signature)
+        .is_ok()
+}
 
 /// Why a signature did not verify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,18 +97,14 @@ pub(crate) fn verify_headers<'a>(
     canonicalization: Canonicalization,
     algorithm: Algorithm,
 ) -> Result<(), CryptoFailure> {
-    if let (Some(pkcs1), Algorithm::RsaSha256 | Algorithm::RsaSha1) = (&record.ring_rsa, algorithm)
-    {
+    if let (Some(rsa), Algorithm::RsaSha256 | Algorithm::RsaSha1) = (&record.fast_rsa, algorithm) {
         let mut data = Vec::with_capacity(1024);
         canonicalization.canonicalize_headers(headers, &mut data);
-        let params = if algorithm == Algorithm::RsaSha1 {
-            &RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY
+        return if rsa.verify(algorithm, &data, signature) {
+            Ok(())
         } else {
-            &RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY
+            Err(CryptoFailure::Mismatch)
         };
-        return UnparsedPublicKey::new(params, &pkcs1[..])
-            .verify(&data, signature)
-            .map_err(|_| CryptoFailure::Mismatch);
     }
     let key = record.verifying_key().ok_or(CryptoFailure::NoKey)?;
     match key.verify(headers, signature, canonicalization, algorithm) {
@@ -100,6 +156,85 @@ fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A throwaway 2048-bit key (PKCS#8; ring signs with 2048 bits and up), made for this test.
+    const TEST_KEY: &str = concat!(
+        "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDGZ6IKVl30xB+I8QO+XGEDJ3mwvVIM2EIf/bT1brU0cbGO",
+        "yYFONcuJc/AO87jXfHqTXxDLH6qQSIbqFqSQmgWa8JXDiSpF8lBFBsWQ2Y7PdW+AJT+i4+tuAErXJdKz8MUrP64I1rdyILBe",
+        "J/YSdb0jKu+xVHKJ6KAQbb/5WcgJEx39Uu9MJlXQTZdQb6iJ/mxbCibCn973xFxrz8g5d8SLcKSXMkNlfaKae7no4r86duJN",
+        "q79jcnF6YlG9TF55+m3/MXR06Bi/Ha6XKFIqOFLfMmlZaYgywQm+F8xKXqQ75MSZ/wyaKeu9PoCtRv/pfU2HxMcXbHnweXRx",
+        "7uNg/GJlAgMBAAECggEAHj9J36ATol9s/FRcEP8l5hR0U6rFMcKdcCGeXyVx2C02F9HmFe2TGmEzuZ/T7/wg9ssxNPpepzD7",
+        "aoAptgbZMGoZtu34JSJANQnHgGH+iOe7KDLljPiI2aQPRNYWFYsxD/sdFelgHbTYln4qoF1VSKGA2czJSneNwXtt3z6eBa3g",
+        "e3ucQzIAqUkn1otiMnqmy+2tD8usjcuH49fS4CIGnsKmi+7BD1vvjyc/93WS1bdpOa9Ce4I7DTVGB9Wrp5WtSxFO2yybejAQ",
+        "tkda5OwXU+FANRLLrxXYyK1f5KnTTx69ZR9T4swxufOl8b4sl39dYDyWlv/7fsZw1tGj797e6QKBgQD9qxtEIzi1Fodx7wsO",
+        "WSSUm3dD71nUhAktW8RXc4SkC1EI6fFTaCpYSnJUdiVQTqKqwt9kraBJ+pjHIfPXI82SVvIXoL/UZ2F5opdOVPtv1Itaaren",
+        "vQgne5mxKiZN45/6diuYdQ/49tEaHPwOgpCt1mgj92PAIzpuGcFE7pIFLQKBgQDIOn0co+CE7KOixyClPNOvss08JVEjoh/z",
+        "uxTop75QCr1/l6wAPNfroQ2j3zLacdWW2UYRwZ740rZZvFX/rBQl+aW4P/8gVEmySPVmMLkauEmMDRonSIReHIqvTKGEnSdA",
+        "wzEVjnpYfgwW39Ja9KL5s6fu4chWNq8gWDRQCSAFGQKBgQDSILslZkfDOjZYmrt91zoGIAJbtBmlgPpZKHssNfTaLsWhrKjL",
+        "fq4VFRZAAN5H99unuGV08J6mqX+E9QsYXAAeCQfhqrc9K6YDLDxKFvtxV49YBq67tErc6fYWW+P/AV+0Cc9zKwVgJpRwHTJu",
+        "kplmZwU9ReDLeGMecRc4EqfCwQKBgGnVyKXn1VhNgN0cphvRQA9h0mvVScMtAfihzZaAe+7xDmMv94GUp4jr8zrIUqf2fbCj",
+        "ng7qqi3ZqvtZupdPDMNZ5weyBBfBlcbAG75tSJpgCLgXgNh800KvkXrBZaqkKshnpD1Bt1epIJjCq/zZzH9yP/TbsToo436U",
+        "QOqBOESZAoGAYkRv6VNMEJD5B8SvtBbmtyzTdHo7asTw9fOJiFlmmzIJ5Gp6NXMTvbbbqxsrBB7W5WfVpXz4syrm5dOwIh3h",
+        "FaqA07F8Obq04coL6l4fxCUOqOK9zZM2iJLrOD3HA/YDYfwrrxprPRJxFKh614uX5dFGhsJiw4uoRWkEIEFo/Hc="
+    );
+
+    /// aws-lc-rs (parsed once) and ring (the path before it, and the fallback) must accept and
+    /// reject exactly the same signatures. (ring signs SHA-256 only; valid SHA-1 signatures
+    /// are covered by the Mail::DKIM samples in tests/expected_samples.rs.)
+    #[test]
+    fn fast_path_agrees_with_ring() {
+        use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
+        let pkcs8 = mail_parser::decoders::base64::base64_decode(TEST_KEY.as_bytes()).unwrap();
+        let pair = RsaKeyPair::from_pkcs8(&pkcs8).unwrap();
+        let pkcs1 = pair.public().as_ref().to_vec();
+        let rsa = FastRsa::new(&pkcs1).unwrap();
+        assert!(rsa.sha256.is_some() && rsa.sha1.is_some());
+        let data = b"from:a@b.example\r\ndkim-signature:v=1; b=".to_vec();
+        let mut good = vec![0u8; pair.public().modulus_len()];
+        pair.sign(
+            &RSA_PKCS1_SHA256,
+            &ring::rand::SystemRandom::new(),
+            &data,
+            &mut good,
+        )
+        .unwrap();
+        let mut other_data = data.clone();
+        other_data[0] ^= 1;
+        let mut flipped = good.clone();
+        flipped[60] ^= 0x10;
+        let cases = [
+            (data.clone(), good.clone()),
+            (other_data, good.clone()),
+            (data.clone(), flipped),
+            (data.clone(), good[1..].to_vec()),
+            (data.clone(), [&[0u8][..], &good].concat()),
+            (data.clone(), vec![0xff; good.len()]),
+            (data.clone(), Vec::new()),
+        ];
+        for (i, (message, signature)) in cases.iter().enumerate() {
+            let valid = i == 0;
+            assert_eq!(rsa.verify(Algorithm::RsaSha256, message, signature), valid);
+            let ring = &RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY;
+            assert_eq!(ring_verify(ring, &pkcs1, message, signature), valid);
+            // A SHA-256 signature never verifies as SHA-1, on either path.
+            assert!(!rsa.verify(Algorithm::RsaSha1, message, signature));
+            let ring = &RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY;
+            assert!(!ring_verify(ring, &pkcs1, message, signature));
+        }
+        // The SPKI form (what p= holds) gives the same key.
+        let spki = [
+            &[0x30, 0x82, 0x01, 0x22, 0x30, 0x0d, 0x06, 0x09][..],
+            &[
+                0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+            ],
+            &[0x03, 0x82, 0x01, 0x0f, 0x00],
+            &pkcs1,
+        ]
+        .concat();
+        assert!(FastRsa::new(&spki)
+            .unwrap()
+            .verify(Algorithm::RsaSha256, &data, &good));
+    }
 
     #[test]
     fn spki_and_pkcs1_are_unwrapped() {

@@ -32,7 +32,29 @@ pub fn organizational_domain(domain: &str) -> String {
 
 /// True when the two domains share an organisational domain.
 pub fn domains_related(a: &str, b: &str) -> bool {
-    organizational_domain(a) == organizational_domain(b)
+    // Same as comparing organizational_domain(a) and (b), without building either: this
+    // runs for every signature.
+    org_suffix(a).eq_ignore_ascii_case(org_suffix(b))
+}
+
+/// The organisational domain as a slice of `domain` (case as written): the lower-cased
+/// string [`organizational_domain`] builds is exactly this suffix lower-cased, since ASCII
+/// lower-casing keeps every byte in place.
+fn org_suffix(domain: &str) -> &str {
+    let domain = domain.trim().trim_end_matches('.');
+    // Byte offsets just after the last three dots (labels counted from the right).
+    let mut dots = domain.rmatch_indices('.').map(|(i, _)| i + 1);
+    let (Some(last), Some(second)) = (dots.next(), dots.next()) else {
+        return domain; // at most two labels
+    };
+    let tld = &domain[last..];
+    let sld = &domain[second..last - 1];
+    let three = tld.len() == 2 && SECOND_LEVEL.iter().any(|l| l.eq_ignore_ascii_case(sld));
+    if three {
+        domain.get(dots.next().unwrap_or(0)..).unwrap_or(domain)
+    } else {
+        &domain[second..]
+    }
 }
 
 /// RFC 6376 `domain-name`: dot-separated labels of letters, digits, `-` (and `_`, seen in the
@@ -70,6 +92,36 @@ mod tests {
             "kernel-dk.20210112.gappssmtp.com",
             "kernel.dk"
         ));
+    }
+
+    #[test]
+    fn suffix_is_the_organisational_domain() {
+        for d in [
+            "",
+            ".",
+            "localhost",
+            "a.b",
+            "A.B.",
+            " Mail.Gmail.COM. ",
+            "x.CO.uk",
+            "co.uk",
+            "a.co.uk",
+            "b.a.Com.Au",
+            "a..b",
+            "..",
+            "a.b.c.d.e.f",
+            "x.y.org.z",
+            "x.ORG.ab",
+            "x.com.abc",
+            "é.co.uk",
+            "a.b.co.u",
+        ] {
+            assert_eq!(
+                org_suffix(d).to_ascii_lowercase(),
+                organizational_domain(d),
+                "{d:?}"
+            );
+        }
     }
 
     #[test]

@@ -112,9 +112,10 @@ pub struct KeyRecord {
     pub services: Option<Vec<String>>,
     #[serde(skip)]
     pub(crate) verifier: Option<Arc<DomainKey>>,
-    /// PKCS#1 DER for ring's fast RSA path (keys of 1024..=8192 bits only; see crypto.rs).
+    /// The key parsed once for the fast RSA path (keys of 1024..=8192 bits only; see
+    /// crypto.rs).
     #[serde(skip)]
-    pub(crate) ring_rsa: Option<Arc<[u8]>>,
+    pub(crate) fast_rsa: Option<Arc<crate::crypto::FastRsa>>,
 }
 
 impl fmt::Debug for KeyRecord {
@@ -159,7 +160,7 @@ impl KeyRecord {
             hash_algorithms: None,
             services: None,
             verifier: None,
-            ring_rsa: None,
+            fast_rsa: None,
         };
         record.status = record.analyse();
         record
@@ -264,7 +265,7 @@ impl KeyRecord {
                 if self.key_type == KeyType::Rsa
                     && self.bits.is_some_and(|b| (1024..=8192).contains(&b))
                 {
-                    self.ring_rsa = crate::crypto::rsa_pkcs1(&der).map(Arc::from);
+                    self.fast_rsa = crate::crypto::FastRsa::new(&der).map(Arc::new);
                 }
                 KeyStatus::Usable
             }
@@ -425,8 +426,20 @@ fn find_blank_line(file: &[u8]) -> Option<(usize, usize)> {
 /// for one name (a selector re-used with a new key years later): verification tries each.
 #[derive(Debug, Clone, Default)]
 pub struct KeyStore {
-    keys: HashMap<(String, String), Vec<KeyRecord>>,
-    failures: HashMap<(String, String), LookupFailure>,
+    /// domain → selector → records. Nested so that a lookup borrows the names it is given
+    /// (no allocation when they are lower case already, as they are during verification).
+    keys: HashMap<String, HashMap<String, Vec<KeyRecord>>>,
+    /// domain → selector → remembered negative answer.
+    failures: HashMap<String, HashMap<String, LookupFailure>>,
+}
+
+/// `name` lower-cased, borrowed when it is lower case already.
+fn lower(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        name.to_ascii_lowercase().into()
+    } else {
+        name.into()
+    }
 }
 
 impl KeyStore {
@@ -438,9 +451,15 @@ impl KeyStore {
     /// Adds a record. A record with the same TXT text as one already stored for the name is
     /// ignored (the earlier one keeps its provenance); returns whether it was added.
     pub fn insert(&mut self, record: KeyRecord) -> bool {
-        let name = (record.selector.clone(), record.domain.clone());
-        self.failures.remove(&name);
-        let list = self.keys.entry(name).or_default();
+        if let Some(selectors) = self.failures.get_mut(&record.domain) {
+            selectors.remove(&record.selector);
+        }
+        let list = self
+            .keys
+            .entry(record.domain.clone())
+            .or_default()
+            .entry(record.selector.clone())
+            .or_default();
         if list.iter().any(|r| r.txt == record.txt) {
             return false;
         }
@@ -450,9 +469,16 @@ impl KeyStore {
 
     /// Remembers a negative DNS answer for a name that has no key.
     pub fn insert_failure(&mut self, selector: &str, domain: &str, failure: LookupFailure) {
-        let name = (selector.to_ascii_lowercase(), domain.to_ascii_lowercase());
-        if !self.keys.contains_key(&name) {
-            self.failures.insert(name, failure);
+        let (selector, domain) = (selector.to_ascii_lowercase(), domain.to_ascii_lowercase());
+        let has_key = self
+            .keys
+            .get(&domain)
+            .is_some_and(|selectors| selectors.contains_key(&selector));
+        if !has_key {
+            self.failures
+                .entry(domain)
+                .or_default()
+                .insert(selector, failure);
         }
     }
 
@@ -484,25 +510,28 @@ impl KeyStore {
 
     /// The records stored for a selector and domain (case-insensitive).
     pub fn get(&self, selector: &str, domain: &str) -> &[KeyRecord] {
-        let name = (
-            selector.to_ascii_lowercase(),
-            domain.trim_end_matches('.').to_ascii_lowercase(),
-        );
-        self.keys.get(&name).map(Vec::as_slice).unwrap_or(&[])
+        self.keys
+            .get(lower(domain.trim_end_matches('.')).as_ref())
+            .and_then(|selectors| selectors.get(lower(selector).as_ref()))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     /// The remembered negative answer for a name, if any.
     pub fn failure(&self, selector: &str, domain: &str) -> Option<&LookupFailure> {
-        let name = (
-            selector.to_ascii_lowercase(),
-            domain.trim_end_matches('.').to_ascii_lowercase(),
-        );
-        self.failures.get(&name)
+        self.failures
+            .get(lower(domain.trim_end_matches('.')).as_ref())
+            .and_then(|selectors| selectors.get(lower(selector).as_ref()))
     }
 
     /// Every stored record, sorted by domain then selector then time added.
     pub fn records(&self) -> Vec<&KeyRecord> {
-        let mut all: Vec<&KeyRecord> = self.keys.values().flatten().collect();
+        let mut all: Vec<&KeyRecord> = self
+            .keys
+            .values()
+            .flat_map(HashMap::values)
+            .flatten()
+            .collect();
         all.sort_by(|a, b| {
             (&a.domain, &a.selector, a.added_at).cmp(&(&b.domain, &b.selector, b.added_at))
         });
@@ -511,7 +540,11 @@ impl KeyStore {
 
     /// Number of stored key records.
     pub fn len(&self) -> usize {
-        self.keys.values().map(Vec::len).sum()
+        self.keys
+            .values()
+            .flat_map(HashMap::values)
+            .map(Vec::len)
+            .sum()
     }
 
     /// True when no key is stored.
@@ -576,9 +609,9 @@ mod tests {
         assert!(r.testing && r.strict_domain);
         assert_eq!(r.fingerprint.as_ref().map(String::len), Some(64));
         // 1024 bits and up take ring's fast path; smaller keys stay on rust-crypto.
-        assert!(r.ring_rsa.is_some());
+        assert!(r.fast_rsa.is_some());
         let small = KeyRecord::from_txt("s", "d", "p=MFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBALgSoqXVSEmfcIsOzw7oRuCCOwsmtX/SJnTWxYyj2leFxfS/AVJ+dYfY+hXqMsT7l+MZvvh/R1WzN4MO/kI/7XsCAwEAAQ==", "m", 0);
-        assert_eq!((small.bits, small.ring_rsa.is_none()), (Some(512), true));
+        assert_eq!((small.bits, small.fast_rsa.is_none()), (Some(512), true));
     }
 
     #[test]

@@ -25,7 +25,8 @@
 //! selection and canonicalisation, rust-crypto keys) rather than its `verify_dkim`, which
 //! reads the clock and skips the cryptography of expired signatures. trove canonicalises
 //! bodies itself (mail-auth 0.13.3 mishandles a whitespace-only last line) and verifies RSA
-//! keys of 1024 bits and more with ring, keeping rust-crypto for smaller keys and Ed25519.
+//! keys of 1024 bits and more with aws-lc-rs (each key parsed once), keeping rust-crypto for
+//! smaller keys and Ed25519.
 //!
 //! This crate deliberately does not store anything (the vault persists key records and
 //! verdicts) and reads no clock (pass [`VerifyOptions::now`] to judge expiry at a given time).
@@ -64,6 +65,7 @@ mod domain;
 mod error;
 mod headers;
 mod keys;
+mod sigcheck;
 mod strip;
 mod tags;
 mod verdict;

@@ -314,6 +314,17 @@ impl MessageVerdict {
     }
 }
 
+/// Adds one to `map[word]`; allocates the key only the first time it is seen (this runs
+/// for every signature of a corpus).
+fn count(map: &mut BTreeMap<String, u64>, word: &str) {
+    match map.get_mut(word) {
+        Some(n) => *n += 1,
+        None => {
+            map.insert(word.to_string(), 1);
+        }
+    }
+}
+
 /// Aggregate of many verdicts, serialised as
 /// `{"messages": N, "signatures": N, "results": {"pass": N, …}, "domains": {"d": {"pass": N}},
 /// "warnings": {…}, "arc": {…}}`.
@@ -344,25 +355,27 @@ impl Summary {
         self.messages += 1;
         for sig in &verdict.signatures {
             self.signatures += 1;
-            let word = sig.result.as_str().to_string();
-            *self.results.entry(word.clone()).or_default() += 1;
+            let word = sig.result.as_str();
+            count(&mut self.results, word);
             let domain = if sig.domain.is_empty() {
-                "-".to_string()
+                "-"
             } else {
-                sig.domain.clone()
+                sig.domain.as_str()
             };
-            *self
-                .domains
-                .entry(domain)
-                .or_default()
-                .entry(word)
-                .or_default() += 1;
+            match self.domains.get_mut(domain) {
+                Some(results) => count(results, word),
+                None => {
+                    let mut results = BTreeMap::new();
+                    count(&mut results, word);
+                    self.domains.insert(domain.to_string(), results);
+                }
+            }
             for w in &sig.warnings {
-                *self.warnings.entry(w.as_str().to_string()).or_default() += 1;
+                count(&mut self.warnings, w.as_str());
             }
         }
         if let Some(arc) = &verdict.arc {
-            *self.arc.entry(arc.result.as_str().to_string()).or_default() += 1;
+            count(&mut self.arc, arc.result.as_str());
         }
     }
 

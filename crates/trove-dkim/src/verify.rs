@@ -6,11 +6,14 @@
 //! (every Gmail signature since 2023 has a one-week `x=`, so an archive would learn nothing),
 //! (b) is async and wants a DNS resolver, and (c) hides why a signature is unusable (legacy
 //! draft versions, unknown `q=`, bad `i=`). Its *pieces* are public and correct, so trove uses
-//! them: `dkim::Signature::parse`, header canonicalisation, the rust-crypto `VerifyingKey`
-//! (which verifies RSA keys under 1024 bits) and, for messages with ARC headers,
-//! `AuthenticatedMessage::parse_with_opts`. The header split and bottom-up header selection
-//! are ports of mail-auth's (headers.rs: its full message parse was a large share of the
-//! time for work trove does not use); bodies are canonicalised by trove (body.rs); RSA keys of 1024 bits and more go through ring (crypto.rs). trove adds: its own tag-level classification
+//! them: `dkim::Signature::parse` (for signatures with a usable key; sigcheck.rs reaches its
+//! verdict for the others without building the signature), header canonicalisation, the
+//! rust-crypto `VerifyingKey` (which verifies RSA keys under 1024 bits) and, for messages
+//! with ARC headers, `AuthenticatedMessage::parse_with_opts`. The header split and bottom-up
+//! header selection are ports of mail-auth's (headers.rs: its full message parse was a large
+//! share of the time for work trove does not use); bodies are canonicalised by trove
+//! (body.rs); RSA keys of 1024 bits and more go through aws-lc-rs, parsed once per key
+//! (crypto.rs). trove adds: its own tag-level classification
 //! (tags.rs), key restrictions (`t=s`, `h=`, `s=`), expiry judged at the signature's own time
 //! and reported separately, and the warnings a reader needs.
 
@@ -23,6 +26,7 @@ use crate::crypto::{verify_headers, CryptoFailure};
 use crate::domain::{domains_related, valid_domain};
 use crate::headers::{has_arc_headers, signed_headers, split_headers, RawHeader};
 use crate::keys::{KeyRecord, KeyStatus, KeyStore, KeyType};
+use crate::sigcheck::{check_signature, SigError};
 use crate::strip::strip_signature;
 use crate::tags::{strip_ws, TagList};
 use crate::verdict::{MessageVerdict, SignatureKind, SignatureResult, SignatureVerdict, Warning};
@@ -280,19 +284,19 @@ fn verify_one(
         }
     }
 
-    // 4. mail-auth's parse: decoded b=, bh=, quoted-printable i=.
-    let sig = match Signature::parse(value) {
-        Ok(sig) => sig,
-        Err(mail_auth::Error::Base64) => {
-            return verdict(v, SignatureResult::Malformed, "bad_base64")
-        }
-        Err(_) => return verdict(v, SignatureResult::Malformed, "unparsable"),
+    // 4. mail-auth's verdict on the header: bad base64 and what its parser rejects are
+    // `malformed` whether or not a key is known. sigcheck.rs reaches the same decision without
+    // building the signature (decoded b=, every h= name); mail-auth parses it in full in
+    // step 8, only for signatures that have a usable key.
+    let fields = match check_signature(value) {
+        Ok(fields) => fields,
+        Err(SigError::Base64) => return verdict(v, SignatureResult::Malformed, "bad_base64"),
+        Err(SigError::Other) => return verdict(v, SignatureResult::Malformed, "unparsable"),
     };
-    if !sig.i.is_empty() {
-        v.identity = Some(sig.i.clone());
-        let auid_domain = sig.i.rsplit_once('@').map_or(sig.i.as_str(), |(_, d)| d);
-        let auid_domain = auid_domain.to_ascii_lowercase();
-        if !(auid_domain == v.domain || auid_domain.ends_with(&format!(".{}", v.domain))) {
+    if !fields.i.is_empty() {
+        let i = v.identity.insert(fields.i);
+        let auid_domain = i.rsplit_once('@').map_or(i.as_str(), |(_, d)| d);
+        if !domain_within(auid_domain, &v.domain) {
             return verdict(v, SignatureResult::Malformed, "identity_not_in_domain");
         }
     }
@@ -314,14 +318,14 @@ fn verify_one(
     // 6. Warnings that do not depend on the key.
     if let Some(l) = v.body_length {
         v.warnings.push(Warning::BodyLengthLimit);
-        if l < bodies.get(sig.cb, body).len() as u64 {
+        if l < bodies.get(fields.cb, body).len() as u64 {
             v.warnings.push(Warning::UnsignedBodyContent);
         }
     }
     if !v.signed_headers.iter().any(|h| h == "from") {
         v.warnings.push(Warning::FromNotSigned);
     }
-    if sig.a == Algorithm::RsaSha1 {
+    if fields.a == Algorithm::RsaSha1 {
         v.warnings.push(Warning::Sha1);
     }
     if let Some(from) = from_domain {
@@ -367,7 +371,16 @@ fn verify_one(
         };
     }
 
-    // 8. Body hash over the canonicalised body (body.rs; one canonical form per message).
+    // 8. mail-auth's full parse (sigcheck.rs has accepted the header, so this succeeds; the
+    // same mapping is kept should the two ever disagree), then the body hash over the
+    // canonicalised body (body.rs; one canonical form per message).
+    let sig = match Signature::parse(value) {
+        Ok(sig) => sig,
+        Err(mail_auth::Error::Base64) => {
+            return verdict(v, SignatureResult::Malformed, "bad_base64")
+        }
+        Err(_) => return verdict(v, SignatureResult::Malformed, "unparsable"),
+    };
     let hash_algorithm = HashAlgorithm::from(sig.a);
     let canonical = bodies.get(sig.cb, body);
     let body_hash_ok = body_hash(canonical, hash_algorithm, v.body_length) == sig.bh;
@@ -375,8 +388,16 @@ fn verify_one(
     // 9. Each usable key in turn: restrictions, then the signature over the headers.
     let stripped = strip_signature(value);
     let mut first: Option<(SignatureVerdict, SignatureResult, &str)> = None;
+    let mut left = usable.len();
     for record in usable {
-        let mut attempt = v.clone();
+        // A copy per key but the last, which takes the verdict itself (usually the only one;
+        // an empty verdict, which allocates nothing, is left in its place).
+        left -= 1;
+        let mut attempt = if left == 0 {
+            std::mem::replace(&mut v, SignatureVerdict::empty(index, SignatureKind::Dkim))
+        } else {
+            v.clone()
+        };
         note_key(&mut attempt, record);
         let (result, reason) = check_with_key(headers, name, &stripped, &sig, record, body_hash_ok);
         if result == SignatureResult::Pass {
@@ -456,13 +477,45 @@ fn note_key(v: &mut SignatureVerdict, record: &KeyRecord) {
     }
 }
 
-/// `h=` as a lower-case list.
+/// The `i=` domain equals `d=` or is a subdomain of it (ASCII case-insensitive; `domain` is
+/// lower case).
+fn domain_within(auid_domain: &str, domain: &str) -> bool {
+    let (a, d) = (auid_domain.as_bytes(), domain.as_bytes());
+    if a.len() == d.len() {
+        return a.eq_ignore_ascii_case(d);
+    }
+    a.len() > d.len()
+        && a[a.len() - d.len() - 1] == b'.'
+        && a[a.len() - d.len()..].eq_ignore_ascii_case(d)
+}
+
+/// `h=` as a lower-case list: whitespace removed, split at `:`, empty names dropped.
 fn header_list(h: &str) -> Vec<String> {
-    strip_ws(h)
-        .split(':')
-        .filter(|s| !s.is_empty())
-        .map(|s| s.to_ascii_lowercase())
-        .collect()
+    if !h.is_ascii() {
+        return strip_ws(h)
+            .split(':')
+            .filter(|s| !s.is_empty())
+            .map(|s| s.to_ascii_lowercase())
+            .collect();
+    }
+    // The same for ASCII text (strip_ws's whitespace set), one allocation per name and none
+    // for the stripped copy: this runs for every signature.
+    let ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+    let mut names = Vec::with_capacity(memchr::memchr_iter(b':', h.as_bytes()).count() + 1);
+    for part in h.as_bytes().split(|&b| b == b':') {
+        let len = part.iter().filter(|b| !ws(b)).count();
+        if len == 0 {
+            continue;
+        }
+        let mut name = String::with_capacity(len);
+        name.extend(
+            part.iter()
+                .filter(|b| !ws(b))
+                .map(|&b| char::from(b.to_ascii_lowercase())),
+        );
+        names.push(name);
+    }
+    names
 }
 
 /// Offset of the body: just after the first empty line (CRLF or LF), or the end when the
@@ -475,12 +528,14 @@ fn body_offset(raw: &[u8]) -> usize {
         return 2;
     }
     // The first "\n\n" or "\n\r\n" (one SIMD search each rather than a loop per line);
-    // the earlier one marks the first empty line.
-    let lf = memchr::memmem::find(raw, b"\n\n").map(|i| (i, i + 2));
-    let crlf = memchr::memmem::find(raw, b"\n\r\n").map(|i| (i, i + 3));
-    match (lf, crlf) {
-        (Some(a), Some(b)) => a.min(b).1,
-        (Some((_, end)), None) | (None, Some((_, end))) => end,
+    // the earlier one marks the first empty line. A "\n\r\n" that starts before an
+    // "\n\n" at `i` ends by `i + 2`, so the second search stops there (mbox messages are
+    // LF-only: it would otherwise scan the whole body for nothing).
+    let lf = memchr::memmem::find(raw, b"\n\n");
+    let crlf_end = lf.map_or(raw.len(), |i| i + 2);
+    match (lf, memchr::memmem::find(&raw[..crlf_end], b"\n\r\n")) {
+        (Some(i), None) => i + 2,
+        (_, Some(i)) => i + 3,
         (None, None) => raw.len(),
     }
 }
