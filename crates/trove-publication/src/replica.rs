@@ -397,12 +397,27 @@ impl Replica {
             &update.pointer_bytes,
             self.fsync,
         )?;
-        self.publication = Some(Publication::open(&self.root)?);
+        // The new state is what was just verified and written: built from
+        // it, not read back and verified again (for a fresh mirror of a large
+        // publication, checking every manifest's signature twice cost as much
+        // as the first check).
+        let state = update.state();
+        let pointer = update.pointer.pointer().clone();
+        let mut publication = self
+            .publication
+            .take()
+            .unwrap_or_else(|| Publication::from_verified(&self.root, &update.descriptor));
+        for (v, _) in update.manifests {
+            let hash = v.hash();
+            publication.push(v.into_manifest(), hash, pointer.clone());
+        }
+        publication.set_pointer(pointer);
+        self.publication = Some(publication);
         let _ = fs::remove_dir(self.root.join(layout::STAGING_DIR));
         self.staging_ready.store(false, Ordering::Relaxed);
         if self.fsync {
             sync_dir(&self.root)?;
         }
-        Ok(update.state())
+        Ok(state)
     }
 }

@@ -423,6 +423,16 @@ fn staged_bytes_are_counted_and_can_be_flushed_early() {
     }
     r.apply(update).unwrap();
     assert_eq!(served(&r), 3);
+    // The state kept in memory after the switch is the one on disk.
+    let on_disk = Publication::open(m.path()).unwrap();
+    let held = r.publication().unwrap();
+    assert_eq!(held.id(), on_disk.id());
+    assert_eq!(held.pointer(), on_disk.pointer());
+    assert_eq!(held.message_count(), on_disk.message_count());
+    for rel in 1..=3 {
+        assert_eq!(held.manifest(rel), on_disk.manifest(rel));
+        assert_eq!(held.manifest_hash(rel), on_disk.manifest_hash(rel));
+    }
     for rel in 1..=3 {
         let path = layout::manifest_path(rel);
         assert_eq!(read(m.path(), &path), read(o.path(), &path), "{path}");
