@@ -6,13 +6,17 @@
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Cursor, Read, Seek};
 use std::path::Path;
 
 use trove_publication::layout::blob_path;
 use trove_publication::{Hash, Manifest, NeededFile, Replica};
 
 use crate::sync::Progress;
+
+/// Zips up to this size are read whole (one read instead of a seek and
+/// small reads per entry); larger ones are read from the file.
+const READ_WHOLE: u64 = 256 << 20;
 
 /// Stages every message of `manifest` found in the zip at `zip` whose blob is
 /// in `wanted`; returns how many.
@@ -24,7 +28,27 @@ pub(crate) fn extract(
     progress: &dyn Progress,
 ) -> u64 {
     let Ok(file) = File::open(zip) else { return 0 };
-    let Ok(mut archive) = zip::ZipArchive::new(BufReader::new(file)) else {
+    let small = file.metadata().is_ok_and(|m| m.len() <= READ_WHOLE);
+    if small {
+        let mut bytes = Vec::new();
+        if (&file).take(READ_WHOLE).read_to_end(&mut bytes).is_err() {
+            return 0;
+        }
+        extract_from(replica, Cursor::new(bytes), manifest, wanted, progress)
+    } else {
+        let reader = BufReader::with_capacity(1 << 20, file);
+        extract_from(replica, reader, manifest, wanted, progress)
+    }
+}
+
+fn extract_from(
+    replica: &Replica,
+    reader: impl Read + Seek,
+    manifest: &Manifest,
+    wanted: &HashSet<Hash>,
+    progress: &dyn Progress,
+) -> u64 {
+    let Ok(mut archive) = zip::ZipArchive::new(reader) else {
         return 0;
     };
     let mut staged = 0;

@@ -46,6 +46,11 @@ pub struct Options {
     pub max_sync_time: Duration,
     /// Flush every file to disk before the switch (off only for throwaway copies).
     pub fsync: bool,
+    /// With `fsync`: start writing staged files to disk while downloads go
+    /// on, each time this many more bytes are staged (0: only at the switch).
+    /// The switch still flushes everything before the first rename; this only
+    /// leaves it less to wait for.
+    pub flush_every: u64,
     /// Take message blobs out of each release's bulk zip when it has one.
     pub bulk: bool,
     /// Check freshness as of this Unix time instead of the clock (tests).
@@ -66,6 +71,7 @@ impl Default for Options {
             max_sync_bytes: 1 << 40,
             max_sync_time: Duration::from_secs(24 * 3600),
             fsync: true,
+            flush_every: 32 << 20,
             bulk: true,
             now: None,
             max_clock_skew: 300,
@@ -123,6 +129,8 @@ pub struct SyncReport {
     pub bytes: u64,
     /// HTTP requests made.
     pub requests: u64,
+    /// Flushes of staged data made while downloading ([`Options::flush_every`]).
+    pub early_flushes: u64,
     /// Origins not used, or that served something bad, and why.
     pub skipped: Vec<OriginFailure>,
     /// Wall time.
@@ -173,6 +181,7 @@ struct Run<'a> {
     incidents: Mutex<Vec<OriginFailure>>,
     downloaded: AtomicU64,
     extracted: AtomicU64,
+    early_flushes: AtomicU64,
     progress: &'a dyn Progress,
 }
 
@@ -273,6 +282,7 @@ impl Mirror {
             incidents: Mutex::default(),
             downloaded: AtomicU64::new(0),
             extracted: AtomicU64::new(0),
+            early_flushes: AtomicU64::new(0),
             progress,
         };
         let mut taken: Option<(usize, VerifiedUpdate, u64)> = None;
@@ -296,6 +306,7 @@ impl Mirror {
         skipped.append(&mut lock(&run.incidents));
         let downloaded = run.downloaded.load(Ordering::Relaxed);
         let extracted = run.extracted.load(Ordering::Relaxed);
+        let early_flushes = run.early_flushes.load(Ordering::Relaxed);
         drop(run);
         let (outcome, origin, reused) = match taken {
             None if !current.is_empty() => (Outcome::UpToDate, None, 0),
@@ -329,6 +340,7 @@ impl Mirror {
             reused,
             bytes: self.client.bytes.load(Ordering::Relaxed) - bytes0,
             requests: self.client.requests.load(Ordering::Relaxed) - requests0,
+            early_flushes,
             skipped,
             elapsed: start.elapsed(),
         })
@@ -617,8 +629,42 @@ impl Mirror {
         }
         run.progress
             .planned(needed.len() as u64, total - meta_bytes);
-        self.download(run, &update, &needed, &order)?;
+        let done = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            let flusher = (self.options.fsync && self.options.flush_every > 0)
+                .then(|| s.spawn(|| self.flush_while_downloading(run, &done)));
+            let downloaded = self.download(run, &update, &needed, &order);
+            done.store(true, Ordering::Relaxed);
+            let flushed = flusher.map_or(Ok(()), |h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::Local(flush_panicked(&self.dir))))
+            });
+            downloaded.and(flushed)
+        })?;
         Ok((update, reused))
+    }
+
+    /// Runs beside the download workers: each time [`Options::flush_every`]
+    /// more bytes are staged, flushes staging to disk, so that the disk writes
+    /// overlap the downloads instead of all waiting for the switch. Ends when
+    /// `done` is set (the switch flushes the rest). A failed flush fails the
+    /// sync: the disk could not keep staged data, and a later flush would not
+    /// report it again.
+    fn flush_while_downloading(&self, run: &Run<'_>, done: &AtomicBool) -> Result<()> {
+        let mut flushed = run.replica.staged_bytes();
+        while !done.load(Ordering::Relaxed) {
+            let staged = run.replica.staged_bytes();
+            if staged.saturating_sub(flushed) < self.options.flush_every {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+            if !run.replica.flush_staged()? {
+                return Ok(()); // nothing to do early on this system
+            }
+            run.early_flushes.fetch_add(1, Ordering::Relaxed);
+            flushed = staged;
+        }
+        Ok(())
     }
 
     /// Fetches a manifest from the first origin that has it.
@@ -821,6 +867,13 @@ fn pool<T: Sync>(workers: usize, items: &[T], f: impl Fn(&T) -> Result<()> + Syn
     {
         Some(e) => Err(e),
         None => Ok(()),
+    }
+}
+
+fn flush_panicked(dir: &Path) -> trove_publication::Error {
+    trove_publication::Error::Io {
+        path: dir.to_path_buf(),
+        message: "the thread flushing staged files panicked".into(),
     }
 }
 

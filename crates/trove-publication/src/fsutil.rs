@@ -140,7 +140,21 @@ pub(crate) fn place_files(
     moves: Vec<(PathBuf, PathBuf, bool)>,
     fsync: bool,
 ) -> Result<()> {
-    let mut ready: Vec<(PathBuf, PathBuf)> = Vec::with_capacity(moves.len());
+    place_files_then(root, moves, &[], fsync)
+}
+
+/// [`place_files`], plus `writes`: small files (`dest`, bytes) written to a temp name
+/// beside `dest` before the first flush and renamed with the moves, so that they are
+/// covered by the same two flushes instead of two fsyncs each (a mirror's manifests).
+/// The renames run on a few threads: they are independent (every name is final only once
+/// the caller writes the file that lists it).
+pub(crate) fn place_files_then(
+    root: &Path,
+    moves: Vec<(PathBuf, PathBuf, bool)>,
+    writes: &[(PathBuf, &[u8])],
+    fsync: bool,
+) -> Result<()> {
+    let mut ready: Vec<(PathBuf, PathBuf)> = Vec::with_capacity(moves.len() + writes.len());
     let mut dirs = std::collections::BTreeSet::new();
     let mut ensure_dir = |dir: PathBuf| -> Result<()> {
         if !dirs.contains(&dir) {
@@ -149,16 +163,37 @@ pub(crate) fn place_files(
         }
         Ok(())
     };
-    for (src, dest, rename) in moves {
-        let dir = dest.parent().unwrap_or(root).to_path_buf();
-        ensure_dir(dir.clone())?;
-        if rename {
-            ready.push((src, dest));
-        } else {
-            let tmp = temp_path(&dir);
-            fs::copy(&src, &tmp).map_err(|e| Error::io(&tmp, e))?;
-            ready.push((tmp, dest));
+    let result = (|| -> Result<()> {
+        for (src, dest, rename) in moves {
+            let dir = dest.parent().unwrap_or(root).to_path_buf();
+            ensure_dir(dir.clone())?;
+            if rename {
+                ready.push((src, dest));
+            } else {
+                let tmp = temp_path(&dir);
+                fs::copy(&src, &tmp).map_err(|e| Error::io(&tmp, e))?;
+                ready.push((tmp, dest));
+            }
         }
+        for (dest, bytes) in writes {
+            let dir = dest.parent().unwrap_or(root).to_path_buf();
+            ensure_dir(dir.clone())?;
+            let tmp = temp_path(&dir);
+            ready.push((tmp.clone(), dest.clone()));
+            fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        for (src, _) in &ready {
+            if src
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(TEMP_PREFIX))
+            {
+                let _ = fs::remove_file(src);
+            }
+        }
+        return Err(e);
     }
     if fsync && !sync_fs(root)? {
         crate::writer::parallel(&ready, |(src, _)| {
@@ -167,9 +202,9 @@ pub(crate) fn place_files(
                 .map_err(|e| Error::io(src, e))
         })?;
     }
-    for (src, dest) in &ready {
-        fs::rename(src, dest).map_err(|e| Error::io(dest, e))?;
-    }
+    crate::writer::parallel(&ready, |(src, dest)| {
+        fs::rename(src, dest).map_err(|e| Error::io(dest, e))
+    })?;
     if fsync && !sync_fs(root)? {
         for d in [crate::layout::BLOBS_DIR, crate::layout::FILES_DIR] {
             dirs.insert(root.join(d));

@@ -155,6 +155,20 @@ impl Publication {
         Ok(bytes)
     }
 
+    /// A publication with `descriptor` and no release yet, for a replica
+    /// that adds the releases it verified ([`crate::Replica::apply`]).
+    pub(crate) fn from_verified(root: &Path, descriptor: &VerifiedDescriptor) -> Publication {
+        Publication {
+            root: root.to_path_buf(),
+            descriptor: descriptor.descriptor().clone(),
+            id: descriptor.id(),
+            pointer: None,
+            manifests: Vec::new(),
+            hashes: Vec::new(),
+            pending: None,
+        }
+    }
+
     pub(crate) fn push(&mut self, manifest: Manifest, hash: Hash, pointer: FreshnessPointer) {
         self.manifests.push(manifest);
         self.hashes.push(hash);

@@ -16,11 +16,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::error::{Error, Problem, Result};
 use crate::fsutil::{
-    create_dir_all, place_files, remove_temp_files, sync_dir, temp_path, write_atomic,
+    create_dir_all, place_files_then, remove_temp_files, sync_dir, sync_fs, temp_path, write_atomic,
 };
 use crate::layout::{self, blob_path, manifest_path, to_fs_path};
 use crate::verify::{
@@ -194,6 +194,8 @@ pub struct Replica {
     fsync: bool,
     /// The staging directory exists (created by the first [`Replica::put`]).
     staging_ready: AtomicBool,
+    /// Bytes [`Replica::put`] accepted since the replica was opened.
+    staged_bytes: AtomicU64,
 }
 
 impl Replica {
@@ -218,6 +220,7 @@ impl Replica {
             publication,
             fsync: true,
             staging_ready: AtomicBool::new(false),
+            staged_bytes: AtomicU64::new(0),
         })
     }
 
@@ -313,8 +316,30 @@ impl Replica {
         })();
         if result.is_err() {
             let _ = fs::remove_file(&tmp);
+        } else {
+            self.staged_bytes.fetch_add(file.size, Ordering::Relaxed);
         }
         result
+    }
+
+    /// Bytes [`Replica::put`] accepted into staging since the replica was opened.
+    pub fn staged_bytes(&self) -> u64 {
+        self.staged_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Writes what is staged so far to disk now, while downloads go on, so
+    /// that the flush [`Replica::apply`] makes before its first rename has
+    /// little left to wait for. It only starts the disk writes earlier:
+    /// `apply` still flushes everything before any public name points at new
+    /// data, and that flush alone makes the guarantee. An error here (the disk
+    /// failed to write staged data) must fail the sync: a later flush does not
+    /// report it again. Returns `false` when there is nothing to do early
+    /// (fsync off, or no whole-file-system flush on this system).
+    pub fn flush_staged(&self) -> Result<bool> {
+        if !self.fsync {
+            return Ok(false);
+        }
+        sync_fs(&self.root)
     }
 
     /// Makes `update` the replica's state: every needed file must be staged
@@ -352,26 +377,47 @@ impl Replica {
         let moves = moves
             .into_iter()
             .map(|(_, src, dest, rename)| (src, dest, rename));
-        place_files(&self.root, moves.collect(), self.fsync)?;
-        let desc_path = self.root.join(layout::DESCRIPTOR_PATH);
+        // The descriptor (for a new replica) and the manifests are flushed
+        // with the files (no fsync of their own) and get their names in the
+        // same pass; the pointer, which names them, comes last.
+        let mut metadata: Vec<(PathBuf, &[u8])> = Vec::new();
         if self.publication.is_none() {
-            write_atomic(&desc_path, &update.descriptor_bytes, self.fsync)?;
+            metadata.push((
+                self.root.join(layout::DESCRIPTOR_PATH),
+                &update.descriptor_bytes,
+            ));
         }
         for (v, bytes) in &update.manifests {
             let path = to_fs_path(&self.root, &manifest_path(v.manifest().release));
-            write_atomic(&path, bytes, self.fsync)?;
+            metadata.push((path, bytes));
         }
+        place_files_then(&self.root, moves.collect(), &metadata, self.fsync)?;
         write_atomic(
             &self.root.join(layout::FRESHNESS_PATH),
             &update.pointer_bytes,
             self.fsync,
         )?;
-        self.publication = Some(Publication::open(&self.root)?);
+        // The new state is what was just verified and written: built from
+        // it, not read back and verified again (for a fresh mirror of a large
+        // publication, checking every manifest's signature twice cost as much
+        // as the first check).
+        let state = update.state();
+        let pointer = update.pointer.pointer().clone();
+        let mut publication = self
+            .publication
+            .take()
+            .unwrap_or_else(|| Publication::from_verified(&self.root, &update.descriptor));
+        for (v, _) in update.manifests {
+            let hash = v.hash();
+            publication.push(v.into_manifest(), hash, pointer.clone());
+        }
+        publication.set_pointer(pointer);
+        self.publication = Some(publication);
         let _ = fs::remove_dir(self.root.join(layout::STAGING_DIR));
         self.staging_ready.store(false, Ordering::Relaxed);
         if self.fsync {
             sync_dir(&self.root)?;
         }
-        Ok(update.state())
+        Ok(state)
     }
 }

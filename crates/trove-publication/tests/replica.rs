@@ -386,3 +386,63 @@ fn files_at_public_paths_are_rehashed_before_reuse() {
     let report = verify_dir(m.path(), &options(now));
     assert!(report.is_ok() && report.unlisted.is_empty(), "{report}");
 }
+
+/// `put` counts the bytes it accepted (and not the ones it refused), and
+/// `flush_staged` writes staging to disk early only when the replica flushes
+/// at all (on Linux, one `syncfs`); the switch afterwards is unchanged: every
+/// file verifies and the manifests (flushed with the files, not each on its
+/// own) and the pointer are in place.
+#[test]
+fn staged_bytes_are_counted_and_can_be_flushed_early() {
+    let o = tempfile::tempdir().unwrap();
+    let m = tempfile::tempdir().unwrap();
+    origin(o.path(), 1..4);
+    let now = T0 + 3 * DAY + 10;
+    let mut r = Replica::open(m.path()).unwrap();
+    r.set_fsync(false);
+    assert!(
+        !r.flush_staged().unwrap(),
+        "nothing to flush with fsync off"
+    );
+    r.set_fsync(true);
+    let update = first_update(o.path(), now);
+    let needed = update.needed();
+    let bad = &needed[0];
+    let mut wrong = read(o.path(), &bad.path);
+    wrong[0] ^= 1;
+    assert!(r.put(bad, &wrong[..]).is_err());
+    assert_eq!(r.staged_bytes(), 0, "refused bytes are not counted");
+    let mut total = 0;
+    for (i, f) in needed.iter().enumerate() {
+        r.put(f, &read(o.path(), &f.path)[..]).unwrap();
+        total += f.size;
+        assert_eq!(r.staged_bytes(), total);
+        if i == 1 {
+            assert_eq!(r.flush_staged().unwrap(), cfg!(target_os = "linux"));
+        }
+    }
+    r.apply(update).unwrap();
+    assert_eq!(served(&r), 3);
+    // The state kept in memory after the switch is the one on disk.
+    let on_disk = Publication::open(m.path()).unwrap();
+    let held = r.publication().unwrap();
+    assert_eq!(held.id(), on_disk.id());
+    assert_eq!(held.pointer(), on_disk.pointer());
+    assert_eq!(held.message_count(), on_disk.message_count());
+    for rel in 1..=3 {
+        assert_eq!(held.manifest(rel), on_disk.manifest(rel));
+        assert_eq!(held.manifest_hash(rel), on_disk.manifest_hash(rel));
+    }
+    for rel in 1..=3 {
+        let path = layout::manifest_path(rel);
+        assert_eq!(read(m.path(), &path), read(o.path(), &path), "{path}");
+    }
+    let report = verify_dir(m.path(), &options(now));
+    assert!(report.is_ok() && report.unlisted.is_empty(), "{report}");
+    let leftovers: Vec<_> = fs::read_dir(m.path().join(layout::RELEASES_DIR))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
+}
