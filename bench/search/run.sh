@@ -15,7 +15,9 @@ if ! command -v notmuch >/dev/null || ! command -v mu >/dev/null || ! command -v
   echo "bench/search: a peer is missing, running .ci/install-peers.sh" >&2
   bash "$REPO/.ci/install-peers.sh"
 fi
-(cd "$REPO" && cargo build --release -p trove && cargo build --release -p trove-search --example query_latency) >&2
+# The workspace selection, as the project builds it: `-p trove` alone unifies features
+# differently and rebuilds much of the dependency tree.
+(cd "$REPO" && cargo build --release --workspace --bins --examples) >&2
 TARGET=${CARGO_TARGET_DIR:-$REPO/target}
 "$REPO/bench/search/peers.sh"
 exec python3 "$REPO/bench/search/bench.py" --trove "$TARGET/release/trove" \

@@ -10,8 +10,10 @@ use std::time::Instant;
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
-use tantivy::query::Weight;
-use tantivy::{DocAddress, DocId, DocSet, Score, SegmentOrdinal, SegmentReader, TERMINATED};
+use tantivy::query::{EnableScoring, Query, Weight};
+use tantivy::{
+    DocAddress, DocId, DocSet, Score, Searcher, SegmentOrdinal, SegmentReader, TERMINATED,
+};
 
 use crate::date::year_month;
 use crate::schema::{CC_ADDR, DATE, FROM_ADDR, ID, TO_ADDR};
@@ -319,4 +321,73 @@ impl SegmentCollector for IdSegCollector {
     fn harvest(self) -> Vec<u64> {
         self.ids
     }
+}
+
+/// The top `keep` documents by relevance and the exact number of matches, for searches
+/// without facets: the count comes from a weight without scoring (a single term's count is
+/// its document frequency; a conjunction or union iterates doc ids only) and the top hits
+/// from block-max WAND, which skips blocks of postings that cannot beat the worst kept hit.
+/// Only for queries whose work is bounded by their posting lists (no phrases or prefixes):
+/// tantivy's pruning loop has no deadline check, so the budget is checked per segment.
+pub(crate) fn top_by_relevance(
+    searcher: &Searcher,
+    query: &dyn Query,
+    keep: usize,
+    deadline: Instant,
+    timed_out: &AtomicBool,
+) -> tantivy::Result<Gathered> {
+    let scored = query.weight(EnableScoring::enabled_from_searcher(searcher))?;
+    let unscored = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
+    let mut total = 0u64;
+    let mut heap: BinaryHeap<Reverse<Cand>> = BinaryHeap::with_capacity(keep + 1);
+    for (seg, reader) in searcher.segment_readers().iter().enumerate() {
+        if Instant::now() >= deadline {
+            timed_out.store(true, AtomicOrdering::Relaxed);
+            break;
+        }
+        total += u64::from(unscored.count(reader)?);
+        if keep == 0 {
+            continue;
+        }
+        let ff = reader.fast_fields();
+        let (ids, dates) = (ff.u64(ID)?, ff.i64(DATE)?);
+        let alive = reader.alive_bitset();
+        // Pruning passes on documents scoring strictly above the threshold; start just
+        // below the worst kept score so that ties are still broken by id, exactly as the
+        // full scan ([`MainCollector`]) breaks them.
+        let threshold = |heap: &BinaryHeap<Reverse<Cand>>| {
+            if heap.len() >= keep {
+                heap.peek()
+                    .map_or(Score::MIN, |Reverse(w)| w.score.next_down())
+            } else {
+                Score::MIN
+            }
+        };
+        let start = threshold(&heap);
+        scored.for_each_pruning(start, reader, &mut |doc, score| {
+            if alive.is_none_or(|a| a.is_alive(doc)) {
+                let cand = Cand {
+                    key: f64::from(score),
+                    id: ids.first(doc).unwrap_or(0),
+                    score,
+                    date: dates.first(doc),
+                    doc: DocAddress::new(seg as SegmentOrdinal, doc),
+                };
+                if heap.len() < keep {
+                    heap.push(Reverse(cand));
+                } else if heap.peek().is_some_and(|Reverse(w)| cand > *w) {
+                    heap.pop();
+                    heap.push(Reverse(cand));
+                }
+            }
+            threshold(&heap)
+        })?;
+    }
+    let mut top: Vec<Cand> = heap.into_iter().map(|Reverse(c)| c).collect();
+    top.sort_by(|a, b| b.cmp(a));
+    Ok(Gathered {
+        total,
+        top,
+        ..Gathered::default()
+    })
 }

@@ -112,6 +112,7 @@ impl Index {
         let writer = self.index.writer(heap_bytes).map_err(|e| self.err(e))?;
         Ok(Writer {
             writer,
+            writer_heap: heap_bytes,
             fields: self.fields.clone(),
             reader: self.reader.clone(),
             path: self.path.clone(),
@@ -201,6 +202,8 @@ fn same_schema(a: &Schema, b: &Schema) -> bool {
 /// durable) until [`Writer::commit`]; commit once per batch, not per message.
 pub struct Writer {
     writer: IndexWriter,
+    /// Memory budget the writer was made with (reused for the final merge).
+    writer_heap: usize,
     fields: Fields,
     reader: IndexReader,
     path: Option<PathBuf>,
@@ -246,6 +249,26 @@ impl Writer {
     pub fn finish(mut self) -> Result<()> {
         self.commit()?;
         self.writer.wait_merging_threads()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Like [`Writer::finish`], then merges every segment into one. Worth it after a full
+    /// build: each query pays a dictionary lookup and a scorer per segment and per term, and
+    /// block-max WAND prunes best over one long posting list. Costs one rewrite of the index,
+    /// so incremental updates use [`Writer::finish`] and leave merging to tantivy's policy.
+    pub fn finish_compact(mut self) -> Result<()> {
+        self.commit()?;
+        let index = self.writer.index().clone();
+        let heap = self.writer_heap;
+        self.writer.wait_merging_threads()?;
+        let ids = index.searchable_segment_ids()?;
+        if ids.len() > 1 {
+            let mut writer: IndexWriter = index.writer(heap)?;
+            writer.merge(&ids).wait()?;
+            writer.commit()?;
+            writer.wait_merging_threads()?;
+        }
         self.reader.reload()?;
         Ok(())
     }

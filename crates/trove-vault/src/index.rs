@@ -322,7 +322,13 @@ impl Vault {
             }
             progress.update(report.indexed, report.indexed);
         }
-        writer.finish()?;
+        // A full build is merged into one segment (faster queries); incremental updates
+        // leave merging to tantivy's policy.
+        if report.created {
+            writer.finish_compact()?;
+        } else {
+            writer.finish()?;
+        }
         progress.finish();
         report.index_bytes = index.size_on_disk();
         report.seconds = started.elapsed().as_secs_f64();

@@ -253,7 +253,13 @@ impl SearchIndex {
                 pending = 0;
             }
         }
-        w.finish().map_err(|e| e.to_string())?;
+        // A build from the first message is merged into one segment (faster queries);
+        // a later release's few messages leave merging to tantivy's policy.
+        if from == 1 {
+            w.finish_compact().map_err(|e| e.to_string())?;
+        } else {
+            w.finish().map_err(|e| e.to_string())?;
+        }
         self.committed(model, n);
         Ok(())
     }

@@ -9,8 +9,8 @@ use std::collections::BTreeSet;
 use std::ops::Bound;
 
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, EmptyQuery, Occur, PhraseQuery, Query, RangeQuery,
-    TermQuery, TermSetQuery,
+    AllQuery, BooleanQuery, EmptyQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery,
+    TermSetQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
@@ -22,19 +22,6 @@ use crate::schema::{analyzer, Fields};
 
 /// Most distinct words a prefix may expand to (per field, over all segments).
 pub const MAX_PREFIX_EXPANSIONS: usize = 1000;
-
-/// Fields searched by a word without a field prefix, with their boosts.
-/// The list id is left out: on a mailing-list archive it is on every message,
-/// so `io_uring` would match everything (use `list:`), as in notmuch.
-const DEFAULT_FIELDS: [(TextField, f32); 7] = [
-    (TextField::Subject, 2.0),
-    (TextField::From, 1.5),
-    (TextField::To, 1.0),
-    (TextField::Cc, 1.0),
-    (TextField::Body, 1.0),
-    (TextField::Attachment, 0.8),
-    (TextField::Filename, 1.0),
-];
 
 pub(crate) struct Compiler<'a> {
     pub fields: &'a Fields,
@@ -85,23 +72,14 @@ impl<'a> Compiler<'a> {
             Node::Not(inner) => self
                 .compile(inner)?
                 .and_then(|q| bool_query(vec![(Occur::MustNot, q)])),
-            Node::Text { field, value } => match field {
-                Some(f) => self.text(*f, value)?,
-                None => {
-                    let mut clauses = Vec::new();
-                    for (f, boost) in DEFAULT_FIELDS {
-                        if let Some(q) = self.text(f, value)? {
-                            let q: Box<dyn Query> = if boost == 1.0 {
-                                q
-                            } else {
-                                Box::new(BoostQuery::new(q, boost))
-                            };
-                            clauses.push((Occur::Should, q));
-                        }
-                    }
-                    bool_query(clauses)
-                }
-            },
+            // A word without a field searches the catch-all field (from, to, cc, subject,
+            // body, attachment text and file names; not the list id, which on a list
+            // archive is on every message, so `io_uring` would match everything: use
+            // `list:`, as in notmuch).
+            Node::Text { field, value } => {
+                let f = field.map_or(self.fields.all, |f| self.field(f));
+                self.text(f, value)?
+            }
             Node::Address { field, addr } => {
                 let f = match field {
                     AddrField::From => self.fields.from_addr,
@@ -161,10 +139,9 @@ impl<'a> Compiler<'a> {
 
     fn text(
         &mut self,
-        f: TextField,
+        field: Field,
         value: &TextValue,
     ) -> Result<Option<Box<dyn Query>>, QueryError> {
-        let field = self.field(f);
         match value {
             TextValue::Word(s) | TextValue::Phrase(s) => {
                 let toks = self.tokens(s);
