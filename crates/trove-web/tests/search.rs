@@ -412,34 +412,6 @@ fn pct(s: &str) -> String {
         .collect()
 }
 
-/// Starts the server and keeps a handle on its [`trove_web::Site`] (to count
-/// the searches it really ran).
-async fn start_site(
-    dir: &Path,
-    config: Config,
-) -> (
-    SocketAddr,
-    trove_web::Site,
-    tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<()>,
-) {
-    let site = trove_web::Site::open(dir).expect("site opens");
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = l.local_addr().expect("addr");
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let served = site.clone();
-    let h = tokio::spawn(async move {
-        trove_web::serve(l, served, config, async {
-            let _ = rx.await;
-        })
-        .await
-        .expect("serve");
-    });
-    (addr, site, tx, h)
-}
-
 /// The headers every search answer carries; `final_` answers are
 /// revalidated with their ETag, the others are never stored.
 fn check_search_headers(r: &Resp, final_: bool) {

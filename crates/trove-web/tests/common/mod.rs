@@ -167,20 +167,36 @@ pub async fn start(
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<()>,
 ) {
+    let (addr, _site, tx, h) = start_site(dir, config).await;
+    (addr, tx, h)
+}
+
+/// [`start`], also keeping a handle on the server's [`trove_web::Site`] (to count the
+/// searches it really ran).
+pub async fn start_site(
+    dir: &Path,
+    config: trove_web::Config,
+) -> (
+    SocketAddr,
+    trove_web::Site,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
     let site = trove_web::Site::open(dir).expect("site opens");
     let l = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = l.local_addr().expect("addr");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let served = site.clone();
     let h = tokio::spawn(async move {
-        trove_web::serve(l, site, config, async {
+        trove_web::serve(l, served, config, async {
             let _ = rx.await;
         })
         .await
         .expect("serve");
     });
-    (addr, tx, h)
+    (addr, site, tx, h)
 }
 
 pub struct Resp {
