@@ -5,6 +5,9 @@
 //! `cargo run --release -p trove-dkim --example verify_corpus -- [--no-arc] CORPUS KEYFILE [THREADS] [SIZES_OUT]`
 //!
 //! `--no-arc` verifies DKIM only (what dkimpy's `verify` does, for a like-for-like comparison).
+//! `--repeat N` verifies the corpus N times and reports the fastest pass (the machine is
+//! shared: the minimum is the pass least disturbed by other jobs; one pass is under a second,
+//! and CPU time is counted in 10 ms ticks).
 //!
 //! With SIZES_OUT, also writes one line per signature, `<body bytes> <keyed>`: the length of
 //! the body the signature covers (CRLF form, limited by `l=`) and 1 when trove checked it
@@ -19,8 +22,20 @@ use std::time::Instant;
 use trove_dkim::{verify_message, KeyStore, SignatureResult, Summary, VerifyOptions};
 
 fn main() {
-    let all: Vec<String> = std::env::args().collect();
+    let mut all: Vec<String> = std::env::args().collect();
     let no_arc = all.iter().any(|a| a == "--no-arc");
+    let mut repeat = 1usize;
+    if let Some(i) = all.iter().position(|a| a == "--repeat") {
+        repeat = all
+            .get(i + 1)
+            .and_then(|n| n.parse().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or_else(|| {
+                eprintln!("--repeat needs a positive number");
+                std::process::exit(2);
+            });
+        all.drain(i..i + 2);
+    }
     let args: Vec<String> = all.into_iter().filter(|a| a != "--no-arc").collect();
     if args.len() < 3 {
         eprintln!("usage: verify_corpus CORPUS KEYFILE [THREADS] [SIZES_OUT]");
@@ -51,14 +66,46 @@ fn main() {
         ..VerifyOptions::default()
     };
 
-    let cpu_start = cpu_seconds();
-    let start = Instant::now();
     let chunk = messages.len().div_ceil(threads).max(1);
-    let summaries: Vec<Summary> = std::thread::scope(|scope| {
+    let mut best: Option<(f64, f64, Vec<Summary>)> = None;
+    for _ in 0..repeat {
+        let cpu_start = cpu_seconds();
+        let start = Instant::now();
+        let summaries = verify_all(&messages, chunk, &keys, &opts);
+        let elapsed = start.elapsed().as_secs_f64();
+        let cpu = cpu_seconds() - cpu_start;
+        if best.as_ref().is_none_or(|(e, _, _)| elapsed < *e) {
+            best = Some((elapsed, cpu, summaries));
+        }
+    }
+    let (elapsed, cpu, summaries) = best.expect("at least one pass");
+    let mut summary = Summary::new();
+    for s in &summaries {
+        summary.merge(s);
+    }
+    summary.domains.clear();
+    println!(
+        "{{\"tool\":\"trove\",\"arc\":{},\"threads\":{threads},\"passes\":{repeat},\"messages\":{},\"seconds\":{elapsed:.3},\"cpu_seconds\":{cpu:.2},\"messages_per_second\":{:.1},\"messages_per_cpu_second\":{:.1},\"summary\":{}}}",
+        !no_arc,
+        messages.len(),
+        messages.len() as f64 / elapsed,
+        messages.len() as f64 / cpu.max(0.01),
+        serde_json::to_string(&summary).expect("json"),
+    );
+    write_sizes(args.get(4), &messages, &keys, &opts);
+}
+
+/// Verifies every message on `messages.len() / chunk` threads; one summary per thread.
+fn verify_all(
+    messages: &[Vec<u8>],
+    chunk: usize,
+    keys: &KeyStore,
+    opts: &VerifyOptions,
+) -> Vec<Summary> {
+    std::thread::scope(|scope| {
         let handles: Vec<_> = messages
             .chunks(chunk)
             .map(|part| {
-                let (keys, opts) = (&keys, &opts);
                 scope.spawn(move || {
                     let mut s = Summary::new();
                     for m in part {
@@ -72,28 +119,16 @@ fn main() {
             .into_iter()
             .map(|h| h.join().expect("worker"))
             .collect()
-    });
-    let elapsed = start.elapsed().as_secs_f64();
-    let cpu = cpu_seconds() - cpu_start;
-    let mut summary = Summary::new();
-    for s in &summaries {
-        summary.merge(s);
-    }
-    summary.domains.clear();
-    println!(
-        "{{\"tool\":\"trove\",\"arc\":{},\"threads\":{threads},\"messages\":{},\"seconds\":{elapsed:.3},\"cpu_seconds\":{cpu:.2},\"messages_per_second\":{:.1},\"messages_per_cpu_second\":{:.1},\"summary\":{}}}",
-        !no_arc,
-        messages.len(),
-        messages.len() as f64 / elapsed,
-        messages.len() as f64 / cpu.max(0.01),
-        serde_json::to_string(&summary).expect("json"),
-    );
+    })
+}
 
-    if let Some(out) = args.get(4) {
-        // Body size of every signature, and whether it was checked with a key (pass or fail).
+/// With SIZES_OUT given, writes the body size of every signature and whether it was checked
+/// with a key (pass or fail), for bench/dkim/floor.
+fn write_sizes(out: Option<&String>, messages: &[Vec<u8>], keys: &KeyStore, opts: &VerifyOptions) {
+    if let Some(out) = out {
         let mut lines = String::new();
-        for m in &messages {
-            let v = verify_message(m, &keys, &opts);
+        for m in messages {
+            let v = verify_message(m, keys, opts);
             let body = body_len(m);
             for s in &v.signatures {
                 let keyed = matches!(s.result, SignatureResult::Pass | SignatureResult::Fail);

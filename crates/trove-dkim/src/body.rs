@@ -17,6 +17,15 @@ pub(crate) fn canonical_body(c: Canonicalization, body: &[u8]) -> Vec<u8> {
     // Room for a CR per LF-only line of ~16 bytes or more without growing (mbox bodies are
     // LF-only, and a grow copies the whole buffer).
     let mut out = Vec::with_capacity(body.len() + body.len() / 16 + 64);
+    match c {
+        Canonicalization::Simple => simple_body(body, &mut out),
+        Canonicalization::Relaxed => relaxed_body(body, &mut out),
+    }
+    out
+}
+
+/// Simple (§3.4.3): every line ends in CRLF, trailing empty lines go, an empty body is CRLF.
+fn simple_body(body: &[u8], out: &mut Vec<u8>) {
     // Length of `out` up to the end of the last non-empty line: trailing empty lines written
     // after it are cut off at the end.
     let mut committed = 0;
@@ -34,33 +43,8 @@ pub(crate) fn canonical_body(c: Canonicalization, body: &[u8]) -> Vec<u8> {
             None => (rest, false, &rest[rest.len()..]),
         };
         rest = next;
-        let start = out.len();
-        match c {
-            Canonicalization::Simple => out.extend_from_slice(line),
-            Canonicalization::Relaxed => {
-                // Trailing whitespace goes; every other run of SP/HTAB becomes one SP.
-                // A lone SP is already canonical, so the line is copied in pieces that end
-                // only where a tab or a longer run is replaced (usually one piece per line).
-                let ws = |b: &u8| *b == b' ' || *b == b'\t';
-                let end = line.len() - line.iter().rev().take_while(|b| ws(b)).count();
-                let line = &line[..end];
-                let mut copied = 0;
-                let mut at = 0;
-                while let Some(i) = memchr::memchr2(b' ', b'\t', &line[at..]) {
-                    let i = at + i;
-                    let run = line[i..].iter().take_while(|b| ws(b)).count();
-                    at = i + run;
-                    if run == 1 && line[i] == b' ' {
-                        continue;
-                    }
-                    out.extend_from_slice(&line[copied..i]);
-                    out.push(b' ');
-                    copied = at;
-                }
-                out.extend_from_slice(&line[copied..]);
-            }
-        }
-        if out.len() > start {
+        out.extend_from_slice(line);
+        if !line.is_empty() {
             out.extend_from_slice(b"\r\n");
             committed = out.len();
         } else if has_eol {
@@ -68,10 +52,91 @@ pub(crate) fn canonical_body(c: Canonicalization, body: &[u8]) -> Vec<u8> {
         }
     }
     out.truncate(committed);
-    if out.is_empty() && c == Canonicalization::Simple {
+    if out.is_empty() {
         out.extend_from_slice(b"\r\n");
     }
-    out
+}
+
+/// Relaxed (§3.4.4): trailing SP/HTAB of each line goes, every other run of them becomes one
+/// SP, lines end in CRLF (a CR counts as part of the line ending only before an LF), trailing
+/// empty lines go.
+///
+/// One pass that stops only at bytes below `!` (8 bytes at a time), and copies the input in
+/// pieces that end only where something changes: a lone SP between words is already
+/// canonical, and stopping at each one through `memchr2` had made this a tenth of a corpus
+/// run. `relaxed_matches_the_literal_reading` checks it against the RFC read byte by byte.
+fn relaxed_body(body: &[u8], out: &mut Vec<u8>) {
+    let ws = |b: u8| b == b' ' || b == b'\t';
+    // `body[..copied]` has been written (or dropped); `committed` as in `simple_body`;
+    // `line_out` is where the current line starts in `out`.
+    let (mut copied, mut committed, mut line_out) = (0, 0, 0);
+    let mut at = 0;
+    while let Some(i) = next_below_bang(body, at) {
+        match body[i] {
+            b'\n' => {
+                let end = if i > copied && body[i - 1] == b'\r' {
+                    i - 1
+                } else {
+                    i
+                };
+                out.extend_from_slice(&body[copied..end]);
+                let non_empty = out.len() > line_out;
+                out.extend_from_slice(b"\r\n");
+                if non_empty {
+                    committed = out.len();
+                }
+                line_out = out.len();
+                copied = i + 1;
+                at = i + 1;
+            }
+            b' ' | b'\t' => {
+                let run_end = i + body[i..].iter().take_while(|&&b| ws(b)).count();
+                at = run_end;
+                let line_ends = match body.get(run_end) {
+                    None | Some(b'\n') => true,
+                    Some(b'\r') => body.get(run_end + 1) == Some(&b'\n'),
+                    Some(_) => false,
+                };
+                if line_ends {
+                    out.extend_from_slice(&body[copied..i]);
+                    copied = run_end;
+                } else if run_end - i > 1 || body[i] == b'\t' {
+                    out.extend_from_slice(&body[copied..i]);
+                    out.push(b' ');
+                    copied = run_end;
+                }
+            }
+            _ => at = i + 1, // CR and other control bytes are ordinary text here
+        }
+    }
+    // A last line without a line ending.
+    out.extend_from_slice(&body[copied..]);
+    if out.len() > line_out {
+        out.extend_from_slice(b"\r\n");
+        committed = out.len();
+    }
+    out.truncate(committed);
+}
+
+/// Position of the first byte below `!` (0x21: SP, HTAB, CR, LF and other controls) in
+/// `body[from..]`, eight bytes at a time. The lowest flagged byte of a word is always a real
+/// one (a borrow only runs upwards from a byte that is itself below 0x21).
+#[inline]
+fn next_below_bang(body: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let rest = body.get(from..)?;
+    let (words, tail) = rest.as_chunks::<8>();
+    for (n, word) in words.iter().enumerate() {
+        let v = u64::from_le_bytes(*word);
+        let found = v.wrapping_sub(ONES * 0x21) & !v & HIGH;
+        if found != 0 {
+            return Some(from + n * 8 + (found.trailing_zeros() / 8) as usize);
+        }
+    }
+    tail.iter()
+        .position(|&b| b < 0x21)
+        .map(|p| from + words.len() * 8 + p)
 }
 
 /// Hash of the canonicalised body, limited to `l` octets when `l` is given.
@@ -182,10 +247,10 @@ mod tests {
     #[test]
     fn relaxed_matches_the_literal_reading() {
         // Deterministic pseudo-random bodies over the bytes that matter.
-        let alphabet = b"ab  \t\t\r\n\n.x";
+        let alphabet = b"ab  \t\t\r\n\n.x\x00\x1f\x20\x21\x80\xa0\xff";
         let mut state = 0x2545_f491_4f6c_dd1du64;
-        for len in 0..400 {
-            let body: Vec<u8> = (0..len % 97)
+        for len in 0..4000 {
+            let body: Vec<u8> = (0..len % 197)
                 .map(|_| {
                     state ^= state << 13;
                     state ^= state >> 7;

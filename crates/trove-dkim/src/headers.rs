@@ -26,12 +26,17 @@ enum FieldScan {
 
 /// Splits the header section into headers, top first. Stops at the empty line (CRLF or LF)
 /// that ends the section; a last header without a line ending is dropped, as mail-auth does.
-/// A line without a colon becomes a header with that line as its name and an empty value.
-pub(crate) fn split_headers(message: &[u8]) -> Vec<RawHeader<'_>> {
+/// A line without a colon becomes a header with that line as its name and an empty value when
+/// it ends in a bare LF, and ends the section when it ends in CRLF (mail-auth's rule).
+///
+/// `lf_as_crlf`: read every bare LF as if it were CRLF, so that the split is the one of the
+/// section with its line endings normalised (verify.rs no longer copies the whole section to
+/// convert it; only what simple canonicalisation hashes is converted, when a key is known).
+pub(crate) fn split_headers(message: &[u8], lf_as_crlf: bool) -> Vec<RawHeader<'_>> {
     let mut headers = Vec::with_capacity(32);
     let mut start = 0;
     loop {
-        match scan_field(message, start) {
+        match scan_field(message, start, lf_as_crlf) {
             FieldScan::Named { colon, end } => {
                 headers.push((&message[start..colon], &message[colon + 1..end]));
                 start = end;
@@ -45,7 +50,7 @@ pub(crate) fn split_headers(message: &[u8]) -> Vec<RawHeader<'_>> {
     }
 }
 
-fn scan_field(message: &[u8], start: usize) -> FieldScan {
+fn scan_field(message: &[u8], start: usize, lf_as_crlf: bool) -> FieldScan {
     let mut cur = start;
     while let Some(rest) = message.get(cur..) {
         let Some(offset) = memchr::memchr2(b':', b'\n', rest) else {
@@ -55,7 +60,7 @@ fn scan_field(message: &[u8], start: usize) -> FieldScan {
         if rest[offset] == b':' {
             return scan_value(message, pos);
         }
-        if (offset > 0 && rest[offset - 1] == b'\r') || pos == start {
+        if lf_as_crlf || (offset > 0 && rest[offset - 1] == b'\r') || pos == start {
             return FieldScan::End;
         }
         match message.get(pos + 1) {
@@ -185,7 +190,7 @@ mod tests {
     #[test]
     fn splits_folded_and_unnamed_headers() {
         let head = b"From: a@b.example\r\nSubject: one\r\n two\r\nX: y\r\n\r\n";
-        let headers = split_headers(head);
+        let headers = split_headers(head, false);
         assert_eq!(
             headers,
             vec![
@@ -197,40 +202,46 @@ mod tests {
         // A line without a colon: a nameless header when it ends in a bare LF, the end of the
         // section when it ends in CRLF (mail-auth's rule, kept).
         assert_eq!(
-            split_headers(b"A: 1\nbroken\nB: 2\n\n"),
+            split_headers(b"A: 1\nbroken\nB: 2\n\n", false),
             vec![
                 (&b"A"[..], &b" 1\n"[..]),
                 (&b"broken\n"[..], &b""[..]),
                 (&b"B"[..], &b" 2\n"[..]),
             ]
         );
-        assert_eq!(split_headers(b"A: 1\r\nbroken\r\nB: 2\r\n\r\n").len(), 1);
+        assert_eq!(split_headers(b"A: 1\r\nbroken\r\nB: 2\r\n\r\n", false).len(), 1);
+        // Reading bare LF as CRLF gives the split of the converted section.
+        assert_eq!(split_headers(b"A: 1\nbroken\nB: 2\n\n", true).len(), 1);
+        assert_eq!(
+            split_headers(b"A: 1\n x\nB: 2\n\n", true),
+            vec![(&b"A"[..], &b" 1\n x\n"[..]), (&b"B"[..], &b" 2\n"[..])]
+        );
         // LF-only sections end at the empty line too; a header without a line end is dropped.
-        assert_eq!(split_headers(b"A: 1\n\nB: 2\n").len(), 1);
-        assert_eq!(split_headers(b"A: 1\r\nB: 2").len(), 1);
-        assert!(split_headers(b"").is_empty());
+        assert_eq!(split_headers(b"A: 1\n\nB: 2\n", false).len(), 1);
+        assert_eq!(split_headers(b"A: 1\r\nB: 2", false).len(), 1);
+        assert!(split_headers(b"", false).is_empty());
     }
 
     #[test]
     fn from_domain_of_first_address() {
         let head = b"To: x@y.example\r\nFROM : \"Ann\" <Ann@Mail.Example.COM>, b@c.example\r\n\r\n";
         assert_eq!(
-            from_domain(&split_headers(head)).as_deref(),
+            from_domain(&split_headers(head, false)).as_deref(),
             Some("mail.example.com")
         );
-        assert_eq!(from_domain(&split_headers(b"From: nobody\r\n\r\n")), None);
+        assert_eq!(from_domain(&split_headers(b"From: nobody\r\n\r\n", false)), None);
     }
 
     #[test]
     fn selection_is_bottom_up() {
         let head = b"A: 1\r\nB: 2\r\nA: 3\r\n\r\n";
-        let headers = split_headers(head);
+        let headers = split_headers(head, false);
         let h: Vec<String> = ["a", "a", "a", "b"].iter().map(|s| s.to_string()).collect();
         let picked: Vec<&[u8]> = signed_headers(&headers, &h, b"DKIM-Signature", b" x")
             .map(|(_, v)| v)
             .collect();
         assert_eq!(picked, vec![&b" 3\r\n"[..], b" 1\r\n", b" 2\r\n", b" x"]);
-        assert!(has_arc_headers(&split_headers(b"ARC-Seal: i=1\r\n\r\n")));
+        assert!(has_arc_headers(&split_headers(b"ARC-Seal: i=1\r\n\r\n", false)));
         assert!(!has_arc_headers(&headers));
     }
 }

@@ -17,8 +17,11 @@
 //! (tags.rs), key restrictions (`t=s`, `h=`, `s=`), expiry judged at the signature's own time
 //! and reported separately, and the warnings a reader needs.
 
+use std::sync::LazyLock;
+
 use mail_auth::common::crypto::{Algorithm, HashAlgorithm};
-use mail_auth::dkim::Signature;
+use memchr::memmem::Finder;
+use mail_auth::dkim::{Canonicalization, Signature};
 use mail_auth::AuthenticatedMessage;
 
 use crate::body::{body_hash, BodyCache};
@@ -82,20 +85,15 @@ const SINGLETON_HEADERS: [&str; 12] = [
 /// Verifies every DKIM-Signature (and reports every DomainKey-Signature) of a raw message, and
 /// its ARC chain when present. Never panics, never touches the network or the clock.
 pub fn verify_message(raw: &[u8], keys: &KeyStore, opts: &VerifyOptions) -> MessageVerdict {
-    // mail-auth parses only the header section: given the whole message it would also hash
-    // the body once per signature with its own canonicaliser, which trove replaces (body.rs).
-    // The body is canonicalised line by line and accepts LF or CRLF, so only the (small)
-    // header section is converted to CRLF, which simple header canonicalisation needs.
+    // The body is canonicalised line by line and accepts LF or CRLF (body.rs). The header
+    // section is split as it would be with its bare LFs turned into CRLF, without copying it:
+    // relaxed header canonicalisation gives the same bytes for either line ending, and only
+    // simple canonicalisation (of a signature with a key) and ARC's parse convert what they
+    // hash (mbox messages are LF-only, and most signatures never reach the hashing).
     let body_start = body_offset(raw);
     let body = &raw[body_start..];
-    let converted;
-    let head = if opts.normalize_line_endings && has_bare_lf(&raw[..body_start]) {
-        converted = to_crlf(&raw[..body_start]);
-        &converted[..]
-    } else {
-        &raw[..body_start]
-    };
-    let headers = split_headers(head);
+    let head = &raw[..body_start];
+    let headers = split_headers(head, opts.normalize_line_endings);
     if headers.is_empty() {
         return MessageVerdict::default();
     }
@@ -148,6 +146,13 @@ pub fn verify_message(raw: &[u8], keys: &KeyStore, opts: &VerifyOptions) -> Mess
 
     // mail-auth parses the ARC headers, for the messages that have any.
     let arc = if opts.verify_arc && has_arc_headers(&headers) {
+        let converted;
+        let head = if opts.normalize_line_endings && has_bare_lf(head) {
+            converted = to_crlf(head);
+            &converted[..]
+        } else {
+            head
+        };
         AuthenticatedMessage::parse_with_opts(head, None, false)
             .and_then(|message| crate::arc::verify_arc(&message, keys, &mut bodies, body))
     } else {
@@ -385,8 +390,14 @@ fn verify_one(
     let canonical = bodies.get(sig.cb, body);
     let body_hash_ok = body_hash(canonical, hash_algorithm, v.body_length) == sig.bh;
 
-    // 9. Each usable key in turn: restrictions, then the signature over the headers.
-    let stripped = strip_signature(value);
+    // 9. Each usable key in turn: restrictions, then the signature over the headers. The
+    // signature header is stripped in its CRLF form, as mail-auth strips it.
+    let stripped = if opts.normalize_line_endings && has_bare_lf(value) {
+        strip_signature(&to_crlf(value))
+    } else {
+        strip_signature(value)
+    };
+    let simple_crlf = opts.normalize_line_endings && sig.ch == Canonicalization::Simple;
     let mut first: Option<(SignatureVerdict, SignatureResult, &str)> = None;
     let mut left = usable.len();
     for record in usable {
@@ -399,7 +410,13 @@ fn verify_one(
             v.clone()
         };
         note_key(&mut attempt, record);
-        let (result, reason) = check_with_key(headers, name, &stripped, &sig, record, body_hash_ok);
+        let signed = SignedInput {
+            headers,
+            name,
+            stripped: &stripped,
+            to_crlf: simple_crlf,
+        };
+        let (result, reason) = check_with_key(&signed, &sig, record, body_hash_ok);
         if result == SignatureResult::Pass {
             let reason = if attempt.expired { "expired" } else { "" };
             return verdict(attempt, result, reason);
@@ -414,11 +431,20 @@ fn verify_one(
     }
 }
 
+/// What one signature's header hash covers: the message's headers, and the signature header
+/// (its name as written, its value with `b=` emptied).
+struct SignedInput<'a> {
+    headers: &'a [RawHeader<'a>],
+    name: &'a [u8],
+    stripped: &'a [u8],
+    /// Convert bare LF to CRLF in the selected headers (simple canonicalisation hashes them
+    /// as they are, and the section was split without converting it).
+    to_crlf: bool,
+}
+
 /// Key restrictions and cryptography with one key.
 fn check_with_key(
-    headers: &[RawHeader<'_>],
-    name: &[u8],
-    stripped: &[u8],
+    input: &SignedInput<'_>,
     sig: &Signature,
     record: &KeyRecord,
     body_hash_ok: bool,
@@ -455,8 +481,16 @@ fn check_with_key(
     if !body_hash_ok {
         return (SignatureResult::Fail, "body_hash_mismatch");
     }
-    let mut signed = signed_headers(headers, &sig.h, name, stripped);
-    match verify_headers(record, &mut signed, &sig.b, sig.ch, sig.a) {
+    let signed = signed_headers(input.headers, &sig.h, input.name, input.stripped);
+    let converted: Vec<(Vec<u8>, Vec<u8>)>;
+    let verdict = if input.to_crlf {
+        converted = signed.map(|(n, v)| (to_crlf(n), to_crlf(v))).collect();
+        let mut signed = converted.iter().map(|(n, v)| (&n[..], &v[..]));
+        verify_headers(record, &mut signed, &sig.b, sig.ch, sig.a)
+    } else {
+        verify_headers(record, &mut { signed }, &sig.b, sig.ch, sig.a)
+    };
+    match verdict {
         Ok(()) => (SignatureResult::Pass, ""),
         Err(CryptoFailure::AlgorithmMismatch) => (SignatureResult::Fail, "key_algorithm_mismatch"),
         Err(CryptoFailure::NoKey) => (SignatureResult::KeyMalformed, "key_malformed"),
@@ -499,20 +533,20 @@ fn header_list(h: &str) -> Vec<String> {
             .collect();
     }
     // The same for ASCII text (strip_ws's whitespace set), one allocation per name and none
-    // for the stripped copy: this runs for every signature.
+    // for the stripped copy: this runs for every signature. A name is copied whole and
+    // lower-cased in place unless it holds folding whitespace (rare: between names).
     let ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
     let mut names = Vec::with_capacity(memchr::memchr_iter(b':', h.as_bytes()).count() + 1);
-    for part in h.as_bytes().split(|&b| b == b':') {
-        let len = part.iter().filter(|b| !ws(b)).count();
-        if len == 0 {
+    for part in h.split(':') {
+        let mut name = if part.bytes().any(|b| ws(&b)) {
+            part.bytes().filter(|b| !ws(b)).map(char::from).collect()
+        } else {
+            part.to_string()
+        };
+        if name.is_empty() {
             continue;
         }
-        let mut name = String::with_capacity(len);
-        name.extend(
-            part.iter()
-                .filter(|b| !ws(b))
-                .map(|&b| char::from(b.to_ascii_lowercase())),
-        );
+        name.make_ascii_lowercase();
         names.push(name);
     }
     names
@@ -531,9 +565,13 @@ fn body_offset(raw: &[u8]) -> usize {
     // the earlier one marks the first empty line. A "\n\r\n" that starts before an
     // "\n\n" at `i` ends by `i + 2`, so the second search stops there (mbox messages are
     // LF-only: it would otherwise scan the whole body for nothing).
-    let lf = memchr::memmem::find(raw, b"\n\n");
+    // The searchers are built once: `memmem::find` builds one per call, which cost more than
+    // the search itself on typical header sections.
+    static LF_LF: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\n\n"));
+    static LF_CRLF: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\n\r\n"));
+    let lf = LF_LF.find(raw);
     let crlf_end = lf.map_or(raw.len(), |i| i + 2);
-    match (lf, memchr::memmem::find(&raw[..crlf_end], b"\n\r\n")) {
+    match (lf, LF_CRLF.find(&raw[..crlf_end])) {
         (Some(i), None) => i + 2,
         (_, Some(i)) => i + 3,
         (None, None) => raw.len(),
