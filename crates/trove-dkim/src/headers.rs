@@ -209,7 +209,10 @@ mod tests {
                 (&b"B"[..], &b" 2\n"[..]),
             ]
         );
-        assert_eq!(split_headers(b"A: 1\r\nbroken\r\nB: 2\r\n\r\n", false).len(), 1);
+        assert_eq!(
+            split_headers(b"A: 1\r\nbroken\r\nB: 2\r\n\r\n", false).len(),
+            1
+        );
         // Reading bare LF as CRLF gives the split of the converted section.
         assert_eq!(split_headers(b"A: 1\nbroken\nB: 2\n\n", true).len(), 1);
         assert_eq!(
@@ -229,7 +232,10 @@ mod tests {
             from_domain(&split_headers(head, false)).as_deref(),
             Some("mail.example.com")
         );
-        assert_eq!(from_domain(&split_headers(b"From: nobody\r\n\r\n", false)), None);
+        assert_eq!(
+            from_domain(&split_headers(b"From: nobody\r\n\r\n", false)),
+            None
+        );
     }
 
     #[test]
@@ -241,7 +247,10 @@ mod tests {
             .map(|(_, v)| v)
             .collect();
         assert_eq!(picked, vec![&b" 3\r\n"[..], b" 1\r\n", b" 2\r\n", b" x"]);
-        assert!(has_arc_headers(&split_headers(b"ARC-Seal: i=1\r\n\r\n", false)));
+        assert!(has_arc_headers(&split_headers(
+            b"ARC-Seal: i=1\r\n\r\n",
+            false
+        )));
         assert!(!has_arc_headers(&headers));
     }
 }

@@ -20,9 +20,9 @@
 use std::sync::LazyLock;
 
 use mail_auth::common::crypto::{Algorithm, HashAlgorithm};
-use memchr::memmem::Finder;
 use mail_auth::dkim::{Canonicalization, Signature};
 use mail_auth::AuthenticatedMessage;
+use memchr::memmem::Finder;
 
 use crate::body::{body_hash, BodyCache};
 use crate::crypto::{verify_headers, CryptoFailure};

@@ -107,3 +107,83 @@ fn ignore_7_is_expired_at_a_given_time() {
     };
     assert!(!verify_message(&raw, &keys, &before).signatures[0].expired);
 }
+
+/// The verifier splits an LF-only header section without copying it to CRLF and converts
+/// only what simple canonicalisation hashes: every sample must get the same verdicts with its
+/// line endings as stored, all CRLF, and all bare LF (mbox and maildir files store LF).
+#[test]
+fn line_endings_do_not_change_any_verdict() {
+    let Some(data) = common::data_dir() else {
+        return;
+    };
+    // Every CRLF becomes LF (a CR elsewhere is kept).
+    let to_lf = |raw: &[u8]| -> Vec<u8> {
+        let mut out = Vec::with_capacity(raw.len());
+        for (i, &b) in raw.iter().enumerate() {
+            if b != b'\r' || raw.get(i + 1) != Some(&b'\n') {
+                out.push(b);
+            }
+        }
+        out
+    };
+    let to_crlf = |raw: &[u8]| -> Vec<u8> {
+        let lf = to_lf(raw);
+        let mut out = Vec::with_capacity(lf.len() * 21 / 20);
+        for &b in &lf {
+            if b == b'\n' {
+                out.push(b'\r');
+            }
+            out.push(b);
+        }
+        out
+    };
+    let (mut compared, mut simple_keyed) = (0, 0);
+    let mut failures = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for row in rows(&data) {
+        if !seen.insert(row.path.clone()) {
+            continue;
+        }
+        let raw = std::fs::read(data.join("dkim").join(&row.path)).expect(&row.path);
+        let (keys, message) = store_for(&data, &row, &raw);
+        let opts = VerifyOptions {
+            now: row.verify_time,
+            ..VerifyOptions::default()
+        };
+        let verdicts = |m: &[u8]| {
+            let v = verify_message(m, &keys, &opts);
+            let sigs: Vec<_> = v
+                .signatures
+                .iter()
+                .map(|s| {
+                    (
+                        s.result,
+                        s.reason.clone(),
+                        s.header_canonicalization.clone(),
+                    )
+                })
+                .collect();
+            (sigs, v.arc.map(|a| format!("{a:?}")))
+        };
+        let stored = verdicts(&message);
+        simple_keyed += stored
+            .0
+            .iter()
+            .filter(|(r, _, c)| *r == SignatureResult::Pass && c == "simple")
+            .count();
+        for (form, converted) in [("LF", to_lf(&message)), ("CRLF", to_crlf(&message))] {
+            let got = verdicts(&converted);
+            if got != stored {
+                failures.push(format!("{} as {form}: {got:?} != {stored:?}", row.path));
+            }
+        }
+        compared += 1;
+    }
+    assert!(compared >= 60, "only {compared} samples compared");
+    // The case the conversion exists for must be among them.
+    assert!(
+        simple_keyed >= 3,
+        "only {simple_keyed} passing simple-canonicalised signatures"
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
