@@ -32,7 +32,15 @@ enum FieldScan {
 /// `lf_as_crlf`: read every bare LF as if it were CRLF, so that the split is the one of the
 /// section with its line endings normalised (verify.rs no longer copies the whole section to
 /// convert it; only what simple canonicalisation hashes is converted, when a key is known).
-pub(crate) fn split_headers(message: &[u8], lf_as_crlf: bool) -> Vec<RawHeader<'_>> {
+///
+/// Also returns where the body starts when the split ended at the empty line, which is then
+/// the first empty line of the message (a header only continues past a line ending that is
+/// followed by SP or HTAB); `None` when it ended at a line without a colon or ran out of
+/// text, for the caller to search further.
+pub(crate) fn split_headers(
+    message: &[u8],
+    lf_as_crlf: bool,
+) -> (Vec<RawHeader<'_>>, Option<usize>) {
     let mut headers = Vec::with_capacity(32);
     let mut start = 0;
     loop {
@@ -45,7 +53,14 @@ pub(crate) fn split_headers(message: &[u8], lf_as_crlf: bool) -> Vec<RawHeader<'
                 headers.push((&message[start..end], &b""[..]));
                 start = end;
             }
-            FieldScan::End => return headers,
+            FieldScan::End => {
+                let body = match &message[start..] {
+                    [b'\n', ..] => Some(start + 1),
+                    [b'\r', b'\n', ..] => Some(start + 2),
+                    _ => None,
+                };
+                return (headers, body);
+            }
         }
     }
 }
@@ -190,7 +205,7 @@ mod tests {
     #[test]
     fn splits_folded_and_unnamed_headers() {
         let head = b"From: a@b.example\r\nSubject: one\r\n two\r\nX: y\r\n\r\n";
-        let headers = split_headers(head, false);
+        let headers = split_headers(head, false).0;
         assert_eq!(
             headers,
             vec![
@@ -202,7 +217,7 @@ mod tests {
         // A line without a colon: a nameless header when it ends in a bare LF, the end of the
         // section when it ends in CRLF (mail-auth's rule, kept).
         assert_eq!(
-            split_headers(b"A: 1\nbroken\nB: 2\n\n", false),
+            split_headers(b"A: 1\nbroken\nB: 2\n\n", false).0,
             vec![
                 (&b"A"[..], &b" 1\n"[..]),
                 (&b"broken\n"[..], &b""[..]),
@@ -210,30 +225,38 @@ mod tests {
             ]
         );
         assert_eq!(
-            split_headers(b"A: 1\r\nbroken\r\nB: 2\r\n\r\n", false).len(),
+            split_headers(b"A: 1\r\nbroken\r\nB: 2\r\n\r\n", false)
+                .0
+                .len(),
             1
         );
         // Reading bare LF as CRLF gives the split of the converted section.
-        assert_eq!(split_headers(b"A: 1\nbroken\nB: 2\n\n", true).len(), 1);
+        assert_eq!(split_headers(b"A: 1\nbroken\nB: 2\n\n", true).0.len(), 1);
         assert_eq!(
-            split_headers(b"A: 1\n x\nB: 2\n\n", true),
+            split_headers(b"A: 1\n x\nB: 2\n\n", true).0,
             vec![(&b"A"[..], &b" 1\n x\n"[..]), (&b"B"[..], &b" 2\n"[..])]
         );
         // LF-only sections end at the empty line too; a header without a line end is dropped.
-        assert_eq!(split_headers(b"A: 1\n\nB: 2\n", false).len(), 1);
-        assert_eq!(split_headers(b"A: 1\r\nB: 2", false).len(), 1);
-        assert!(split_headers(b"", false).is_empty());
+        assert_eq!(split_headers(b"A: 1\n\nB: 2\n", false).0.len(), 1);
+        assert_eq!(split_headers(b"A: 1\r\nB: 2", false).0.len(), 1);
+        assert!(split_headers(b"", false).0.is_empty());
+        // Where the body starts, when the split ends at the empty line.
+        assert_eq!(split_headers(b"A: 1\r\n\r\nbody", false).1, Some(8));
+        assert_eq!(split_headers(b"A: 1\n\nbody\n\n", true).1, Some(6));
+        assert_eq!(split_headers(b"\nbody", false).1, Some(1));
+        assert_eq!(split_headers(b"A: 1\r\nbroken\r\n\r\nbody", false).1, None);
+        assert_eq!(split_headers(b"A: 1\r\nB: 2", false).1, None);
     }
 
     #[test]
     fn from_domain_of_first_address() {
         let head = b"To: x@y.example\r\nFROM : \"Ann\" <Ann@Mail.Example.COM>, b@c.example\r\n\r\n";
         assert_eq!(
-            from_domain(&split_headers(head, false)).as_deref(),
+            from_domain(&split_headers(head, false).0).as_deref(),
             Some("mail.example.com")
         );
         assert_eq!(
-            from_domain(&split_headers(b"From: nobody\r\n\r\n", false)),
+            from_domain(&split_headers(b"From: nobody\r\n\r\n", false).0),
             None
         );
     }
@@ -241,16 +264,15 @@ mod tests {
     #[test]
     fn selection_is_bottom_up() {
         let head = b"A: 1\r\nB: 2\r\nA: 3\r\n\r\n";
-        let headers = split_headers(head, false);
+        let headers = split_headers(head, false).0;
         let h: Vec<String> = ["a", "a", "a", "b"].iter().map(|s| s.to_string()).collect();
         let picked: Vec<&[u8]> = signed_headers(&headers, &h, b"DKIM-Signature", b" x")
             .map(|(_, v)| v)
             .collect();
         assert_eq!(picked, vec![&b" 3\r\n"[..], b" 1\r\n", b" 2\r\n", b" x"]);
-        assert!(has_arc_headers(&split_headers(
-            b"ARC-Seal: i=1\r\n\r\n",
-            false
-        )));
+        assert!(has_arc_headers(
+            &split_headers(b"ARC-Seal: i=1\r\n\r\n", false).0
+        ));
         assert!(!has_arc_headers(&headers));
     }
 }

@@ -80,6 +80,6 @@ pub use keys::{
 };
 pub use verdict::{
     ArcResult, ArcVerdict, MessageVerdict, SignatureKind, SignatureResult, SignatureVerdict,
-    Summary, Warning,
+    Summary, Warning, Word,
 };
 pub use verify::{verify_message, VerifyOptions};

@@ -2,12 +2,78 @@
 //! `trove verify --json` report prints. All are plain values (`serde::Serialize`) so the vault
 //! can store them and publication readers can re-derive them.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
 
 use crate::keys::KeyType;
+
+/// A word from a small vocabulary: a signed header name, an algorithm, a canonicalisation.
+/// Borrowed from a static table when it is one of the common ones and owned otherwise, so a
+/// signature's verdict needs no allocation for them (13.5 header names per signature on
+/// io-uring, 99.9% of them from 35 names).
+pub type Word = Cow<'static, str>;
+
+/// The lower-cased form of `text` (whitespace already removed) as a [`Word`], borrowed when it
+/// is one of `known` (lower case, most frequent first).
+pub(crate) fn word(text: &str, known: &[&'static str]) -> Word {
+    let mut buf = [0u8; 32];
+    if let Some(lower) = buf.get_mut(..text.len()) {
+        lower.copy_from_slice(text.as_bytes());
+        lower.make_ascii_lowercase();
+        if let Some(k) = known.iter().find(|k| k.as_bytes() == &*lower) {
+            return Cow::Borrowed(k);
+        }
+    }
+    Cow::Owned(text.to_ascii_lowercase())
+}
+
+/// Header names signers list in `h=`, most frequent first (counted on io-uring's 31,204
+/// signatures; anything else is kept as an owned string).
+pub(crate) const HEADER_NAMES: [&str; 35] = [
+    "from",
+    "date",
+    "to",
+    "subject",
+    "message-id",
+    "cc",
+    "mime-version",
+    "in-reply-to",
+    "references",
+    "content-transfer-encoding",
+    "reply-to",
+    "content-type",
+    "user-agent",
+    "content-language",
+    "sender",
+    "content-id",
+    "content-description",
+    "autocrypt",
+    "content-disposition",
+    "feedback-id",
+    "received",
+    "list-id",
+    "list-unsubscribe",
+    "list-unsubscribe-post",
+    "list-subscribe",
+    "list-post",
+    "list-help",
+    "list-owner",
+    "list-archive",
+    "resent-date",
+    "resent-from",
+    "resent-to",
+    "resent-cc",
+    "resent-message-id",
+    "x-mailer",
+];
+
+/// Algorithm and canonicalisation names.
+pub(crate) const ALGORITHMS: [&str; 3] = ["rsa-sha256", "rsa-sha1", "ed25519-sha256"];
+/// Canonicalisation names.
+pub(crate) const CANONICALIZATIONS: [&str; 2] = ["relaxed", "simple"];
 
 /// The verdict class of one signature. The text forms ([`SignatureResult::as_str`]) are the
 /// words stored in the vault and printed by `trove verify`.
@@ -168,13 +234,13 @@ pub struct SignatureVerdict {
     /// `s=`, empty when missing.
     pub selector: String,
     /// `a=` as written (e.g. `rsa-sha256`), empty when missing.
-    pub algorithm: String,
+    pub algorithm: Word,
     /// Header canonicalisation (`simple`/`relaxed`, or what was written).
-    pub header_canonicalization: String,
+    pub header_canonicalization: Word,
     /// Body canonicalisation.
-    pub body_canonicalization: String,
+    pub body_canonicalization: Word,
     /// `h=`, in order, lower case.
-    pub signed_headers: Vec<String>,
+    pub signed_headers: Vec<Word>,
     /// `l=` body length limit.
     pub body_length: Option<u64>,
     /// `t=` signing time (unix seconds).
@@ -210,9 +276,9 @@ impl SignatureVerdict {
             kind,
             domain: String::new(),
             selector: String::new(),
-            algorithm: String::new(),
-            header_canonicalization: String::new(),
-            body_canonicalization: String::new(),
+            algorithm: Word::Borrowed(""),
+            header_canonicalization: Word::Borrowed(""),
+            body_canonicalization: Word::Borrowed(""),
             signed_headers: Vec::new(),
             body_length: None,
             timestamp: None,
