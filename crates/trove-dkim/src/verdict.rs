@@ -23,11 +23,21 @@ pub(crate) fn word(text: &str, known: &[&'static str]) -> Word {
     if let Some(lower) = buf.get_mut(..text.len()) {
         lower.copy_from_slice(text.as_bytes());
         lower.make_ascii_lowercase();
-        if let Some(k) = known.iter().find(|k| k.as_bytes() == &*lower) {
+        if let Some(k) = known_word(lower, known) {
             return Cow::Borrowed(k);
         }
     }
     Cow::Owned(text.to_ascii_lowercase())
+}
+
+/// The entry of `known` equal to `lower` (length and first byte compared before the bytes).
+pub(crate) fn known_word(lower: &[u8], known: &[&'static str]) -> Option<&'static str> {
+    known
+        .iter()
+        .find(|k| {
+            k.len() == lower.len() && k.as_bytes().first() == lower.first() && k.as_bytes() == lower
+        })
+        .copied()
 }
 
 /// Header names signers list in `h=`, most frequent first (counted on io-uring's 31,204
