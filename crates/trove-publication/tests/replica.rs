@@ -446,3 +446,34 @@ fn staged_bytes_are_counted_and_can_be_flushed_early() {
         .collect();
     assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
 }
+
+/// Every whole-file-system flush goes through the one handle opened with the
+/// replica, before anything was staged: Linux reports a write-back error to
+/// `syncfs` only on handles opened before the error, so a handle opened for
+/// each flush could miss an error in data staged earlier. (A real write-back
+/// error needs a failing block device; instead this shows which handle is
+/// used.) The replica's directory is moved away after `open`: a flush that
+/// opened its own handle by path would fail, the replica's own handle still
+/// reaches the file system. Moved back, a sync with fsync on completes.
+#[cfg(target_os = "linux")]
+#[test]
+fn flushes_go_through_the_handle_opened_with_the_replica() {
+    let o = tempfile::tempdir().unwrap();
+    let parent = tempfile::tempdir().unwrap();
+    let root = parent.path().join("mirror");
+    let away = parent.path().join("moved");
+    origin(o.path(), 1..4);
+    let now = T0 + 3 * DAY + 10;
+    let mut r = Replica::open(&root).unwrap();
+    fs::rename(&root, &away).unwrap();
+    assert!(!root.exists());
+    assert!(
+        r.flush_staged().unwrap(),
+        "flushed through the handle opened with the replica, not by path"
+    );
+    fs::rename(&away, &root).unwrap();
+    sync(&mut r, o.path(), now).unwrap();
+    assert_eq!(served(&r), 3);
+    let report = verify_dir(&root, &options(now));
+    assert!(report.is_ok() && report.unlisted.is_empty(), "{report}");
+}
