@@ -446,11 +446,7 @@ async fn cached_search_answers_equal_fresh_ones() {
     let tmp = tempfile::tempdir().expect("tmp");
     let raws = mbox_messages(&data.join("corpora/lore-io-uring.mbox.zst"), 400);
     let mut w = writer(tmp.path());
-    let drafts: Vec<_> = raws
-        .iter()
-        .map(|r| draft(&mut w, r, vec![], vec![]))
-        .collect();
-    publish(&mut w, "Part 1", drafts, NOW);
+    publish_plain(&mut w, "Part 1", &raws, NOW);
     let (addr, site, stop, h) = start_site(tmp.path(), config()).await;
     let uncached = Config {
         search_cache_bytes: 0,
