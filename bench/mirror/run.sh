@@ -25,6 +25,29 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# start_origin NAME CHECK START: picks a free port (P), runs `START` in the background (it
+# must listen on $P) and waits until `CHECK` (a command testing that the server on $P answers
+# as the expected protocol with the expected content) succeeds. A port picked by binding and
+# closing a socket is free only until someone else binds it, so a server that dies or never
+# answers correctly within 30 s (another server took its port: e.g. "invalid HTTP version"
+# from an rsync daemon) is stopped and started again on a new port, up to 5 times. Origins
+# are started one after the other, each up before the next port is picked, so they cannot
+# pick each other's ports. Leaves the port in P and the server's pid in pids.
+start_origin() {
+  local name=$1 check=$2 start=$3 try pid i
+  for try in 1 2 3 4 5; do
+    P=$(port)
+    eval "$start" & pid=$!
+    for i in $(seq 150); do
+      if ! kill -0 "$pid" 2>/dev/null; then break; fi
+      if eval "$check" >/dev/null 2>&1; then pids+=("$pid"); echo "$name up on 127.0.0.1:$P"; return 0; fi
+      sleep 0.2
+    done
+    kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
+    echo "$name: not answering on port $P (attempt $try), retrying on another port" >&2
+  done
+  echo "$name: could not be started" >&2; exit 1
+}
 now() { date +%s.%N; }
 secs() { echo "$2 - $1" | bc; }
 
@@ -60,17 +83,23 @@ if [ ! -f "$W/inbox.done" ]; then
 fi
 if [ -n "${PREPARE:-}" ]; then echo "prepared $W"; exit 0; fi
 
-# 2. Origins: trove serve, nginx (static), rsync daemon.
-TP=$(port); "$trove" serve "$W/pub" --listen 127.0.0.1:$TP --rate-limit 0 >/dev/null 2>&1 & pids+=($!)
-NP=$(port); mkdir -p "$W/nginx"
-cat > "$W/nginx/nginx.conf" <<NG
+# 2. Origins: trove serve, nginx (static), rsync daemon, public-inbox-httpd. Each must serve
+#    this publication (or inbox) before anything is timed.
+desc="$W/pub/descriptor.json"
+start_origin "trove serve" 'curl -fsS "http://127.0.0.1:$P/pub/descriptor.json" | cmp -s - "$desc"' \
+  'exec "$trove" serve "$W/pub" --listen "127.0.0.1:$P" --rate-limit 0 >/dev/null 2>&1'
+TP=$P
+mkdir -p "$W/nginx"
+nginx_conf() { cat > "$W/nginx/nginx.conf" <<NG
 worker_processes 2; daemon off; pid $W/nginx/pid; error_log $W/nginx/error.log;
 events { worker_connections 1024; }
 http { access_log off; sendfile on; keepalive_requests 100000;
-  server { listen 127.0.0.1:$NP; root $W/pub; location ~ /\. { deny all; } } }
+  server { listen 127.0.0.1:$P; root $W/pub; location ~ /\. { deny all; } } }
 NG
-nginx -c "$W/nginx/nginx.conf" -p "$W/nginx" & pids+=($!)
-RP=$(port)
+}
+start_origin nginx 'curl -fsS "http://127.0.0.1:$P/descriptor.json" | cmp -s - "$desc"' \
+  'nginx_conf; exec nginx -c "$W/nginx/nginx.conf" -p "$W/nginx"'
+NP=$P
 cat > "$W/rsyncd.conf" <<RS
 pid file = $W/rsyncd.pid
 use chroot = no
@@ -78,10 +107,13 @@ use chroot = no
   path = $W/pub
   read only = yes
 RS
-rsync --daemon --no-detach --config="$W/rsyncd.conf" --port=$RP --address=127.0.0.1 & pids+=($!)
-PP=$(port)
-public-inbox-httpd -l http://127.0.0.1:$PP > "$W/pi.log" 2>&1 & pids+=($!)
-sleep 3
+start_origin "rsync daemon" \
+  'rm -f "$W/rsync-check"; rsync -q "rsync://127.0.0.1:$P/pub/descriptor.json" "$W/rsync-check" && cmp -s "$W/rsync-check" "$desc"' \
+  'rm -f "$W/rsyncd.pid"; exec rsync --daemon --no-detach --config="$W/rsyncd.conf" --port="$P" --address=127.0.0.1'
+RP=$P
+start_origin public-inbox-httpd 'curl -fsS -o /dev/null "http://127.0.0.1:$P/bench/"' \
+  'exec public-inbox-httpd -l "http://127.0.0.1:$P" > "$W/pi.log" 2>&1'
+PP=$P
 
 run_trove() { # name url extra-args…
   local name=$1 url=$2; shift 2

@@ -108,23 +108,53 @@ pub(crate) fn remove_temp_files(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Flushes to disk everything written to the file system that holds `dir`
-/// (data and metadata, of every file), with one `syncfs(2)`. Returns `false`
-/// where there is no such call (not Linux): the caller then flushes file by file.
+/// A handle on the file system that holds a directory, for whole-file-system
+/// flushes (`syncfs(2)` on Linux: data and metadata of every file, in one call).
+///
+/// Open it once, at the start of the work whose writes it must cover, and flush
+/// through it every time: Linux reports a write-back error to `syncfs` only on
+/// handles opened before the error happened (each handle remembers which errors
+/// it has seen), so a handle opened just for one flush would miss an error from
+/// the writes before it, and their data could be lost unreported.
 ///
 /// One call instead of one `fsync` per file: with tens of thousands of files,
 /// per-file flushes cost a journal commit each and dominate a mirror's bring-up.
-pub(crate) fn sync_fs(dir: &Path) -> Result<bool> {
+#[derive(Debug)]
+pub(crate) struct FsFlush {
     #[cfg(target_os = "linux")]
-    {
-        let d = File::open(dir).map_err(|e| Error::io(dir, e))?;
-        rustix::fs::syncfs(&d).map_err(|e| Error::io(dir, e.into()))?;
-        Ok(true)
+    handle: File,
+}
+
+impl FsFlush {
+    /// Opens the handle on the file system holding `dir`.
+    pub(crate) fn open(dir: &Path) -> Result<FsFlush> {
+        #[cfg(target_os = "linux")]
+        {
+            let handle = File::open(dir).map_err(|e| Error::io(dir, e))?;
+            Ok(FsFlush { handle })
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = dir;
+            Ok(FsFlush {})
+        }
     }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = dir;
-        Ok(false)
+
+    /// Flushes everything written to the file system, failing when a write-back
+    /// error happened since the handle was opened (and was not reported by an
+    /// earlier flush through it). `dir` only names the error. Returns `false`
+    /// where there is no such call (not Linux): the caller then flushes file by file.
+    pub(crate) fn flush(&self, dir: &Path) -> Result<bool> {
+        #[cfg(target_os = "linux")]
+        {
+            rustix::fs::syncfs(&self.handle).map_err(|e| Error::io(dir, e.into()))?;
+            Ok(true)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = dir;
+            Ok(false)
+        }
     }
 }
 
@@ -133,26 +163,33 @@ pub(crate) fn sync_fs(dir: &Path) -> Result<bool> {
 /// source can feed several copies and one rename). With `fsync`, all file contents are
 /// flushed before the first rename and the renames after the last, so a crash leaves either
 /// the old name or the complete new file, never a name pointing at unflushed data.
-/// On Linux both flushes are one `syncfs` each (see [`sync_fs`]); elsewhere files are
-/// flushed in parallel one by one, then the touched directories (plus `blobs/` and `files/`).
+/// On Linux both flushes are one `syncfs` each (see [`FsFlush`], opened here before the
+/// first copy); elsewhere files are flushed in parallel one by one, then the touched
+/// directories (plus `blobs/` and `files/`).
 pub(crate) fn place_files(
     root: &Path,
     moves: Vec<(PathBuf, PathBuf, bool)>,
     fsync: bool,
 ) -> Result<()> {
-    place_files_then(root, moves, &[], fsync)
+    let flush = if fsync {
+        Some(FsFlush::open(root)?)
+    } else {
+        None
+    };
+    place_files_then(root, moves, &[], flush.as_ref())
 }
 
 /// [`place_files`], plus `writes`: small files (`dest`, bytes) written to a temp name
 /// beside `dest` before the first flush and renamed with the moves, so that they are
 /// covered by the same two flushes instead of two fsyncs each (a mirror's manifests).
 /// The renames run on a few threads: they are independent (every name is final only once
-/// the caller writes the file that lists it).
+/// the caller writes the file that lists it). `flush` is `None` for no flushing at all,
+/// else the caller's handle, opened before the data it must cover was written.
 pub(crate) fn place_files_then(
     root: &Path,
     moves: Vec<(PathBuf, PathBuf, bool)>,
     writes: &[(PathBuf, &[u8])],
-    fsync: bool,
+    flush: Option<&FsFlush>,
 ) -> Result<()> {
     let mut ready: Vec<(PathBuf, PathBuf)> = Vec::with_capacity(moves.len() + writes.len());
     let mut dirs = std::collections::BTreeSet::new();
@@ -195,22 +232,26 @@ pub(crate) fn place_files_then(
         }
         return Err(e);
     }
-    if fsync && !sync_fs(root)? {
-        crate::writer::parallel(&ready, |(src, _)| {
-            File::open(src)
-                .and_then(|f| f.sync_all())
-                .map_err(|e| Error::io(src, e))
-        })?;
+    if let Some(flush) = flush {
+        if !flush.flush(root)? {
+            crate::writer::parallel(&ready, |(src, _)| {
+                File::open(src)
+                    .and_then(|f| f.sync_all())
+                    .map_err(|e| Error::io(src, e))
+            })?;
+        }
     }
     crate::writer::parallel(&ready, |(src, dest)| {
         fs::rename(src, dest).map_err(|e| Error::io(dest, e))
     })?;
-    if fsync && !sync_fs(root)? {
-        for d in [crate::layout::BLOBS_DIR, crate::layout::FILES_DIR] {
-            dirs.insert(root.join(d));
+    if let Some(flush) = flush {
+        if !flush.flush(root)? {
+            for d in [crate::layout::BLOBS_DIR, crate::layout::FILES_DIR] {
+                dirs.insert(root.join(d));
+            }
+            let dirs: Vec<PathBuf> = dirs.into_iter().filter(|d| d.exists()).collect();
+            crate::writer::parallel(&dirs, |d| sync_dir(d))?;
         }
-        let dirs: Vec<PathBuf> = dirs.into_iter().filter(|d| d.exists()).collect();
-        crate::writer::parallel(&dirs, |d| sync_dir(d))?;
     }
     Ok(())
 }

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::error::{Error, Problem, Result};
 use crate::fsutil::{
-    create_dir_all, place_files_then, remove_temp_files, sync_dir, sync_fs, temp_path, write_atomic,
+    create_dir_all, place_files_then, remove_temp_files, sync_dir, temp_path, write_atomic, FsFlush,
 };
 use crate::layout::{self, blob_path, manifest_path, to_fs_path};
 use crate::verify::{
@@ -192,6 +192,10 @@ pub struct Replica {
     root: PathBuf,
     publication: Option<Publication>,
     fsync: bool,
+    /// The handle every whole-file-system flush goes through, opened with the
+    /// replica, before anything is staged: a write-back error in any staged
+    /// byte is reported by the next flush (a handle opened later would miss it).
+    flush: FsFlush,
     /// The staging directory exists (created by the first [`Replica::put`]).
     staging_ready: AtomicBool,
     /// Bytes [`Replica::put`] accepted since the replica was opened.
@@ -201,8 +205,11 @@ pub struct Replica {
 impl Replica {
     /// Opens the replica in `root`, creating the directory when needed. An
     /// empty directory is an empty replica; otherwise its publication must verify.
+    /// Open it at the start of each sync: its flushes report every write-back
+    /// error on the file system since it was opened, and only those.
     pub fn open(root: &Path) -> Result<Replica> {
         create_dir_all(root)?;
+        let flush = FsFlush::open(root)?;
         let publication = if root.join(layout::DESCRIPTOR_PATH).exists() {
             Some(Publication::open(root)?)
         } else {
@@ -219,6 +226,7 @@ impl Replica {
             root: root.to_path_buf(),
             publication,
             fsync: true,
+            flush,
             staging_ready: AtomicBool::new(false),
             staged_bytes: AtomicU64::new(0),
         })
@@ -331,20 +339,22 @@ impl Replica {
     /// that the flush [`Replica::apply`] makes before its first rename has
     /// little left to wait for. It only starts the disk writes earlier:
     /// `apply` still flushes everything before any public name points at new
-    /// data, and that flush alone makes the guarantee. An error here (the disk
-    /// failed to write staged data) must fail the sync: a later flush does not
-    /// report it again. Returns `false` when there is nothing to do early
+    /// data, and that flush alone makes the guarantee. Both go through the
+    /// handle opened with the replica, so they report any write-back error since
+    /// then. An error here (the disk failed to write staged data) must fail the
+    /// sync: a later flush does not report it again. Returns `false` when there is nothing to do early
     /// (fsync off, or no whole-file-system flush on this system).
     pub fn flush_staged(&self) -> Result<bool> {
         if !self.fsync {
             return Ok(false);
         }
-        sync_fs(&self.root)
+        self.flush.flush(&self.root)
     }
 
     /// Makes `update` the replica's state: every needed file must be staged
     /// (or already public). Files move to their public paths (all their data
-    /// flushed first, with one `syncfs` on Linux, and the renames flushed after),
+    /// flushed first, with one `syncfs` on Linux through the handle opened with
+    /// the replica, and the renames flushed after),
     /// then the descriptor (if new), the manifests, and the pointer last.
     /// Returns the new trusted state.
     pub fn apply(&mut self, update: VerifiedUpdate) -> Result<TrustedState> {
@@ -391,7 +401,8 @@ impl Replica {
             let path = to_fs_path(&self.root, &manifest_path(v.manifest().release));
             metadata.push((path, bytes));
         }
-        place_files_then(&self.root, moves.collect(), &metadata, self.fsync)?;
+        let flush = self.fsync.then_some(&self.flush);
+        place_files_then(&self.root, moves.collect(), &metadata, flush)?;
         write_atomic(
             &self.root.join(layout::FRESHNESS_PATH),
             &update.pointer_bytes,

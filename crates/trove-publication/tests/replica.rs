@@ -83,13 +83,27 @@ fn served(replica: &Replica) -> u64 {
     replica.publication().map_or(0, |p| p.latest_release())
 }
 
-#[test]
-fn first_sync_then_incremental_then_refresh() {
+/// An origin directory with `parts` published, its writer, and an empty
+/// replica in a directory of its own, flushing or not as `fsync` says.
+struct Fixture {
+    o: tempfile::TempDir,
+    m: tempfile::TempDir,
+    w: PublicationWriter,
+    r: Replica,
+}
+
+fn fixture(parts: std::ops::Range<u32>, fsync: bool) -> Fixture {
     let o = tempfile::tempdir().unwrap();
     let m = tempfile::tempdir().unwrap();
-    let mut w = origin(o.path(), 1..3);
+    let w = origin(o.path(), parts);
     let mut r = Replica::open(m.path()).unwrap();
-    r.set_fsync(false);
+    r.set_fsync(fsync);
+    Fixture { o, m, w, r }
+}
+
+#[test]
+fn first_sync_then_incremental_then_refresh() {
+    let Fixture { o, m, mut w, mut r } = fixture(1..3, false);
     sync(&mut r, o.path(), T0 + 2 * DAY + 10).unwrap();
     assert_eq!(served(&r), 2);
     let report = verify_dir(m.path(), &options(T0 + 2 * DAY + 10));
@@ -115,28 +129,23 @@ fn first_sync_then_incremental_then_refresh() {
 
 #[test]
 fn attacks_are_refused_and_the_last_good_state_keeps_serving() {
-    let o = tempfile::tempdir().unwrap();
-    let m = tempfile::tempdir().unwrap();
-    let mut w = origin(o.path(), 1..3);
-    let mut r = Replica::open(m.path()).unwrap();
-    r.set_fsync(false);
+    let Fixture { o, m, mut w, mut r } = fixture(1..3, false);
     let now = T0 + 2 * DAY + 10;
     sync(&mut r, o.path(), now).unwrap();
     let pointer2 = read(o.path(), layout::FRESHNESS_PATH);
     publish_part(&mut w, 3);
+    let pointer3 = read(o.path(), layout::FRESHNESS_PATH);
     let now = T0 + 3 * DAY + 10;
+    let local = r.publication().cloned().unwrap();
+    // An offer to the replica at release 2: the descriptor in `from`, a pointer, manifests.
+    let offer = |from: &Path, pointer: &[u8], manifests: Vec<Vec<u8>>, opts: &VerifyOptions| {
+        let descriptor = read(from, layout::DESCRIPTOR_PATH);
+        verify_update(Some(&local), &descriptor, pointer, manifests, opts)
+    };
 
     // Tampered blob: refused while streaming, nothing staged under its name.
-    let local = r.publication().cloned().unwrap();
     let m3 = read(o.path(), &layout::manifest_path(3));
-    let update = verify_update(
-        Some(&local),
-        &read(o.path(), layout::DESCRIPTOR_PATH),
-        &read(o.path(), layout::FRESHNESS_PATH),
-        vec![m3.clone()],
-        &options(now),
-    )
-    .unwrap();
+    let update = offer(o.path(), &pointer3, vec![m3.clone()], &options(now)).unwrap();
     let f = &update.needed()[0];
     let mut evil = read(o.path(), &f.path);
     evil[0] ^= 1;
@@ -159,13 +168,7 @@ fn attacks_are_refused_and_the_last_good_state_keeps_serving() {
     assert_eq!(served(&r), 2);
 
     // Rollback: the origin serves the release-2 pointer again.
-    let rollback = verify_update(
-        Some(&local),
-        &read(o.path(), layout::DESCRIPTOR_PATH),
-        &pointer2,
-        vec![],
-        &options(now),
-    );
+    let rollback = offer(o.path(), &pointer2, vec![], &options(now));
     assert!(
         rollback.is_ok(),
         "same state is not a rollback: {rollback:?}"
@@ -175,22 +178,15 @@ fn attacks_are_refused_and_the_last_good_state_keeps_serving() {
     let mut opts = options(now);
     opts.trusted = Some(trusted);
     assert!(matches!(
-        verify_update(
-            Some(&local),
-            &read(o.path(), layout::DESCRIPTOR_PATH),
-            &pointer2,
-            vec![],
-            &opts
-        ),
+        offer(o.path(), &pointer2, vec![], &opts),
         Err(Problem::Rollback { .. })
     ));
 
     // Freeze: a pointer past its expiry.
     assert!(matches!(
-        verify_update(
-            Some(&local),
-            &read(o.path(), layout::DESCRIPTOR_PATH),
-            &read(o.path(), layout::FRESHNESS_PATH),
+        offer(
+            o.path(),
+            &pointer3,
             vec![m3.clone()],
             &options(T0 + 30 * DAY)
         ),
@@ -206,47 +202,29 @@ fn attacks_are_refused_and_the_last_good_state_keeps_serving() {
     for p in 1..4 {
         publish_part(&mut ow, p);
     }
+    let other_m3 = read(other.path(), &layout::manifest_path(3));
     assert!(matches!(
-        verify_update(
-            Some(&local),
-            &read(other.path(), layout::DESCRIPTOR_PATH),
+        offer(
+            other.path(),
             &read(other.path(), layout::FRESHNESS_PATH),
-            vec![read(other.path(), &layout::manifest_path(3))],
+            vec![other_m3.clone()],
             &options(now)
         ),
         Err(Problem::WrongPublication { .. })
     ));
     assert!(matches!(
-        verify_update(
-            Some(&local),
-            &read(o.path(), layout::DESCRIPTOR_PATH),
-            &read(o.path(), layout::FRESHNESS_PATH),
-            vec![read(other.path(), &layout::manifest_path(3))],
-            &options(now)
-        ),
+        offer(o.path(), &pointer3, vec![other_m3], &options(now)),
         Err(Problem::WrongPublication { .. })
     ));
     let mut pinned_other = options(now);
     pinned_other.pinned_key = Some(PublisherKey::from_seed([8; 32]).public_key());
     assert!(matches!(
-        verify_update(
-            Some(&local),
-            &read(o.path(), layout::DESCRIPTOR_PATH),
-            &read(o.path(), layout::FRESHNESS_PATH),
-            vec![m3.clone()],
-            &pinned_other
-        ),
+        offer(o.path(), &pointer3, vec![m3.clone()], &pinned_other),
         Err(Problem::KeyMismatch { .. })
     ));
     // A missing manifest in the offer.
     assert!(matches!(
-        verify_update(
-            Some(&local),
-            &read(o.path(), layout::DESCRIPTOR_PATH),
-            &read(o.path(), layout::FRESHNESS_PATH),
-            vec![],
-            &options(now)
-        ),
+        offer(o.path(), &pointer3, vec![], &options(now)),
         Err(Problem::Missing { .. })
     ));
 
@@ -275,12 +253,8 @@ fn first_update(dir: &Path, now: u64) -> trove_publication::VerifiedUpdate {
 
 #[test]
 fn an_interrupted_sync_resumes() {
-    let o = tempfile::tempdir().unwrap();
-    let m = tempfile::tempdir().unwrap();
-    origin(o.path(), 1..4);
+    let Fixture { o, m, r, .. } = fixture(1..4, false);
     let now = T0 + 3 * DAY + 10;
-    let mut r = Replica::open(m.path()).unwrap();
-    r.set_fsync(false);
     let update = first_update(o.path(), now);
     let needed = update.needed();
     assert_eq!(needed.len(), 9);
@@ -308,11 +282,8 @@ fn an_interrupted_sync_resumes() {
 /// every blob verifies.
 #[test]
 fn a_torn_staged_file_is_fetched_again() {
-    let o = tempfile::tempdir().unwrap();
-    let m = tempfile::tempdir().unwrap();
-    origin(o.path(), 1..4);
+    let Fixture { o, m, r, .. } = fixture(1..4, true);
     let now = T0 + 3 * DAY + 10;
-    let r = Replica::open(m.path()).unwrap();
     let update = first_update(o.path(), now);
     let needed = update.needed();
     for f in &needed[..4] {
@@ -350,10 +321,7 @@ fn a_torn_staged_file_is_fetched_again() {
 /// corrupt one (same size, wrong bytes) is replaced by a verified download.
 #[test]
 fn files_at_public_paths_are_rehashed_before_reuse() {
-    let o = tempfile::tempdir().unwrap();
-    let m = tempfile::tempdir().unwrap();
-    let mut w = origin(o.path(), 1..3);
-    let mut r = Replica::open(m.path()).unwrap();
+    let Fixture { o, m, mut w, mut r } = fixture(1..3, true);
     sync(&mut r, o.path(), T0 + 2 * DAY + 10).unwrap();
     publish_part(&mut w, 3);
     let now = T0 + 3 * DAY + 10;
@@ -394,12 +362,8 @@ fn files_at_public_paths_are_rehashed_before_reuse() {
 /// own) and the pointer are in place.
 #[test]
 fn staged_bytes_are_counted_and_can_be_flushed_early() {
-    let o = tempfile::tempdir().unwrap();
-    let m = tempfile::tempdir().unwrap();
-    origin(o.path(), 1..4);
+    let Fixture { o, m, mut r, .. } = fixture(1..4, false);
     let now = T0 + 3 * DAY + 10;
-    let mut r = Replica::open(m.path()).unwrap();
-    r.set_fsync(false);
     assert!(
         !r.flush_staged().unwrap(),
         "nothing to flush with fsync off"
@@ -445,4 +409,32 @@ fn staged_bytes_are_counted_and_can_be_flushed_early() {
         .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
         .collect();
     assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
+}
+
+/// Every whole-file-system flush goes through the one handle opened with the
+/// replica, before anything was staged: Linux reports a write-back error to
+/// `syncfs` only on handles opened before the error, so a handle opened for
+/// each flush could miss an error in data staged earlier. (A real write-back
+/// error needs a failing block device; instead this shows which handle is
+/// used.) The replica's directory is moved away after `open`: a flush that
+/// opened its own handle by path would fail, the replica's own handle still
+/// reaches the file system. Moved back, a sync with fsync on completes.
+#[cfg(target_os = "linux")]
+#[test]
+fn flushes_go_through_the_handle_opened_with_the_replica() {
+    let Fixture { o, m, mut r, .. } = fixture(1..4, true);
+    let now = T0 + 3 * DAY + 10;
+    let away = m.path().with_extension("moved");
+    fs::rename(m.path(), &away).unwrap();
+    assert!(!m.path().exists());
+    let flushed = r.flush_staged();
+    fs::rename(&away, m.path()).unwrap();
+    assert!(
+        flushed.unwrap(),
+        "flushed through the handle opened with the replica, not by path"
+    );
+    sync(&mut r, o.path(), now).unwrap();
+    assert_eq!(served(&r), 3);
+    let report = verify_dir(m.path(), &options(now));
+    assert!(report.is_ok() && report.unlisted.is_empty(), "{report}");
 }

@@ -12,8 +12,7 @@ use crate::html::esc;
 use crate::model::ReadModel;
 use crate::search::{safe_snippet, Engine, SearchError};
 use crate::server::{
-    counterparts, normalize_query, parse_id, run_search, search_response, SearchBody, SearchKey,
-    SearchQuery, Site,
+    answer_search, counterparts, parse_id, SearchBody, SearchOutcome, SearchQuery, Site,
 };
 
 fn nf() -> Response {
@@ -129,7 +128,7 @@ fn search_json(
     m: &ReadModel,
     query: &str,
     (offset, limit, sort): (usize, usize, trove_search::Sort),
-    outcome: Result<(trove_search::SearchResults, Engine), SearchError>,
+    outcome: SearchOutcome,
 ) -> SearchBody {
     let (status, body, complete) = match outcome {
         Ok((r, engine)) => {
@@ -200,10 +199,9 @@ fn search_json(
 
 async fn search(
     State(s): State<Site>,
-    Query(mut q): Query<SearchQuery>,
+    Query(q): Query<SearchQuery>,
     headers: HeaderMap,
 ) -> Response {
-    q.q = normalize_query(&q.q);
     let bad = |e: String| {
         (
             StatusCode::BAD_REQUEST,
@@ -218,13 +216,9 @@ async fn search(
         Ok(r) => r,
         Err(e) => return bad(e),
     };
-    let key = SearchKey::new(true, &req);
     let window = (req.opts.offset, req.opts.limit, req.opts.sort);
-    let site = s.clone();
-    search_response(&s, key, "application/json", &headers, |m| async move {
-        let query = req.query.clone();
-        let outcome = run_search(&site, &m, req).await;
-        search_json(&site, &m, &query, window, outcome)
+    answer_search(&s, true, req, &headers, |s, m, query, outcome| {
+        search_json(s, m, query, window, outcome)
     })
     .await
 }

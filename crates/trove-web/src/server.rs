@@ -653,11 +653,12 @@ async fn correspondent(State(s): State<Site>, Path(addr): Path<String>) -> Respo
     }
 }
 
-/// Query string of the search page and API: `q`, and `page` (pages),
-/// `offset`/`limit` (API), `sort` (`relevance` or `date`), `facets` (API, default on).
+/// Query string of the search page and API: `q` (normalised as it is read, see
+/// [`normalize_query`]), and `page` (pages), `offset`/`limit` (API), `sort`
+/// (`relevance` or `date`), `facets` (API, default on).
 #[derive(Debug, Deserialize)]
 pub(crate) struct SearchQuery {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "normalized")]
     pub(crate) q: String,
     #[serde(default)]
     page: Option<String>,
@@ -741,12 +742,20 @@ impl SearchQuery {
     }
 }
 
+fn normalized<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    String::deserialize(d).map(|q| normalize_query(&q))
+}
+
+/// Outcome of one search: the results and the engine that answered, or why not.
+pub(crate) type SearchOutcome =
+    std::result::Result<(trove_search::SearchResults, Engine), SearchError>;
+
 /// Runs a checked request off the async threads, within the site's time budget.
 pub(crate) async fn run_search(
     s: &Site,
     m: &Arc<ReadModel>,
     mut req: SearchRequest,
-) -> std::result::Result<(trove_search::SearchResults, Engine), SearchError> {
+) -> SearchOutcome {
     req.opts.time_budget = s.search_budget;
     let Ok(slot) = s.search_slots.clone().acquire_owned().await else {
         return Err(SearchError::Internal("search slots closed".into()));
@@ -838,6 +847,34 @@ pub(crate) struct Answer {
     final_: bool,
 }
 
+/// What the search page and `/api/search` share once a request is checked:
+/// its key, the cache or one search for all identical requests (see
+/// [`search_response`]), run with [`run_search`]; `render` makes the JSON
+/// (`json`) or the page of the outcome for the query.
+pub(crate) async fn answer_search<R>(
+    s: &Site,
+    json: bool,
+    req: SearchRequest,
+    headers: &HeaderMap,
+    render: R,
+) -> Response
+where
+    R: FnOnce(&Site, &ReadModel, &str, SearchOutcome) -> SearchBody,
+{
+    let key = SearchKey::new(json, &req);
+    let content_type = if json {
+        "application/json"
+    } else {
+        "text/html; charset=utf-8"
+    };
+    search_response(s, key, content_type, headers, |m| async move {
+        let query = req.query.clone();
+        let outcome = run_search(s, &m, req).await;
+        render(s, &m, &query, outcome)
+    })
+    .await
+}
+
 /// Answers a search request: from the current state's search cache, or by
 /// running `render` (the search and its page or JSON) once for every
 /// concurrent identical request. An answer is kept, and served with an ETag
@@ -920,7 +957,7 @@ fn render_search_page(
     query: &str,
     sort: &str,
     page: usize,
-    outcome: Option<std::result::Result<(trove_search::SearchResults, Engine), SearchError>>,
+    outcome: Option<SearchOutcome>,
 ) -> SearchBody {
     let name = &m.publication.descriptor().name;
     let mut view = html::SearchView {
@@ -974,10 +1011,9 @@ fn render_search_page(
 
 async fn search(
     State(s): State<Site>,
-    Query(mut q): Query<SearchQuery>,
+    Query(q): Query<SearchQuery>,
     headers: HeaderMap,
 ) -> Response {
-    q.q = normalize_query(&q.q);
     // The empty form, or a request that could not be checked: cheap, not cached.
     // (A checked request's sort is exactly one of these two.)
     let sort = match q.sort.as_deref().map(str::trim) {
@@ -996,20 +1032,10 @@ async fn search(
             return (r.status, Html(r.body)).into_response();
         }
     };
-    let key = SearchKey::new(false, &req);
     let page = req.opts.offset / PER_PAGE + 1;
-    let site = s.clone();
-    search_response(
-        &s,
-        key,
-        "text/html; charset=utf-8",
-        &headers,
-        |m| async move {
-            let query = req.query.clone();
-            let outcome = run_search(&site, &m, req).await;
-            render_search_page(&site, &m, &query, sort, page, Some(outcome))
-        },
-    )
+    answer_search(&s, false, req, &headers, |s, m, query, outcome| {
+        render_search_page(s, m, query, sort, page, Some(outcome))
+    })
     .await
 }
 

@@ -375,11 +375,7 @@ async fn new_release_is_picked_up_without_a_failed_request() {
                 .into_bytes()
         })
         .collect();
-    let d: Vec<_> = msgs
-        .iter()
-        .map(|m| draft(&mut w, m, vec![], vec![]))
-        .collect();
-    publish(&mut w, "Part 1", d, NOW);
+    publish_plain(&mut w, "Part 1", &msgs, NOW);
     let (addr, stop, h) = start(tmp.path(), no_limit()).await;
 
     let client = tokio::spawn(async move {
@@ -413,15 +409,9 @@ async fn new_release_is_picked_up_without_a_failed_request() {
             .into_bytes()
         })
         .collect();
-    tokio::task::spawn_blocking(move || {
-        let d: Vec<_> = more
-            .iter()
-            .map(|m| draft(&mut w, m, vec![], vec![]))
-            .collect();
-        publish(&mut w, "Part 2", d, NOW + 86_400)
-    })
-    .await
-    .expect("publish 2");
+    tokio::task::spawn_blocking(move || publish_plain(&mut w, "Part 2", &more, NOW + 86_400))
+        .await
+        .expect("publish 2");
     let (ok, failed, saw_2) = client.await.expect("client");
     println!("hot reload: {ok} requests ok, {failed} failed");
     assert!(saw_2, "release 2 picked up");
@@ -449,11 +439,7 @@ async fn cached_message_pages_follow_new_releases() {
     let msgs = mbox_messages(&data.join("corpora/lore-io-uring.mbox.zst"), 50);
     assert_eq!(msgs.len(), 50);
     let mut w = writer(tmp.path());
-    let d: Vec<_> = msgs[..40]
-        .iter()
-        .map(|m| draft(&mut w, m, vec![], vec![]))
-        .collect();
-    publish(&mut w, "Part 1", d, NOW);
+    publish_plain(&mut w, "Part 1", &msgs[..40], NOW);
     let (addr, stop, h) = start(tmp.path(), no_limit()).await;
     let uncached = Config {
         page_cache_bytes: 0,
@@ -516,15 +502,9 @@ async fn cached_message_pages_follow_new_releases() {
     }
 
     // Release 2 lands: the cached page of 40 must not be served any more.
-    tokio::task::spawn_blocking(move || {
-        let d: Vec<_> = msgs[40..]
-            .iter()
-            .map(|m| draft(&mut w, m, vec![], vec![]))
-            .collect();
-        publish(&mut w, "Part 2", d, NOW + 86_400)
-    })
-    .await
-    .expect("publish 2");
+    tokio::task::spawn_blocking(move || publish_plain(&mut w, "Part 2", &msgs[40..], NOW + 86_400))
+        .await
+        .expect("publish 2");
     wait_for_release(addr, "Part 2").await;
     let after = get(addr, "/emailid/40", &[]).await;
     assert_eq!(after.status, 200);

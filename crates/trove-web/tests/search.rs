@@ -446,11 +446,7 @@ async fn cached_search_answers_equal_fresh_ones() {
     let tmp = tempfile::tempdir().expect("tmp");
     let raws = mbox_messages(&data.join("corpora/lore-io-uring.mbox.zst"), 400);
     let mut w = writer(tmp.path());
-    let drafts: Vec<_> = raws
-        .iter()
-        .map(|r| draft(&mut w, r, vec![], vec![]))
-        .collect();
-    publish(&mut w, "Part 1", drafts, NOW);
+    publish_plain(&mut w, "Part 1", &raws, NOW);
     let (addr, site, stop, h) = start_site(tmp.path(), config()).await;
     let uncached = Config {
         search_cache_bytes: 0,
@@ -528,6 +524,16 @@ async fn cached_search_answers_equal_fresh_ones() {
     assert_eq!(site.searches_run(), n);
     let v: Value = serde_json::from_slice(&b.body).expect("json");
     assert_eq!(v["query"], "io_uring sqpoll");
+    // The page reads its query the same way (cached above as io_uring+sqpoll).
+    let a = get(addr, "/search?q=io_uring%20sqpoll", &[]).await;
+    let b = get(addr, "/search?q=%20%20io_uring%09%20sqpoll%20", &[]).await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.body, b.body);
+    assert_eq!(
+        site.searches_run(),
+        n,
+        "both spellings answered from the cache"
+    );
     // Inside a phrase, whitespace is the query's own: another key, another search.
     let c = get(
         addr,

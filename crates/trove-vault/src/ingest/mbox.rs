@@ -263,46 +263,59 @@ pub fn split<R: BufRead>(
 mod tests {
     use super::*;
 
-    fn collect(input: &[u8]) -> Vec<(String, Vec<u8>)> {
-        let mut out = Vec::new();
-        split(input, "test", 1 << 20, &mut |m| {
-            out.push((m.envelope, m.bytes));
+    /// Splits `mbox` and checks it gives exactly `expected`: each message's
+    /// envelope line and its bytes (as text, for a readable failure).
+    fn assert_splits(mbox: &[u8], expected: &[(&str, &str)]) {
+        let mut got = Vec::new();
+        split(mbox, "test", 1 << 20, &mut |m| {
+            got.push((m.envelope, String::from_utf8(m.bytes).unwrap()));
             Ok(())
         })
         .unwrap();
-        out
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(e, b)| (e.to_string(), b.to_string()))
+            .collect();
+        assert_eq!(got, expected);
     }
 
     #[test]
     fn splits_and_unquotes_mboxrd() {
-        let mbox = b"From a@b Thu Jan  1 00:00:00 1970\nSubject: one\n\n>From here\n>>From there\nbody\n\nFrom c@d Thu Jan  1 00:00:00 1970\nSubject: two\n\nx\n";
-        let msgs = collect(mbox);
-        assert_eq!(msgs.len(), 2);
-        assert_eq!(msgs[0].0, "From a@b Thu Jan  1 00:00:00 1970");
-        assert_eq!(msgs[0].1, b"Subject: one\n\nFrom here\n>From there\nbody\n");
-        assert_eq!(msgs[1].1, b"Subject: two\n\nx\n");
+        assert_splits(
+            b"From a@b Thu Jan  1 00:00:00 1970\nSubject: one\n\n>From here\n>>From there\nbody\n\nFrom c@d Thu Jan  1 00:00:00 1970\nSubject: two\n\nx\n",
+            &[
+                (
+                    "From a@b Thu Jan  1 00:00:00 1970",
+                    "Subject: one\n\nFrom here\n>From there\nbody\n",
+                ),
+                ("From c@d Thu Jan  1 00:00:00 1970", "Subject: two\n\nx\n"),
+            ],
+        );
     }
 
     #[test]
     fn crlf_and_content_length() {
-        let mbox = b"From x\r\nContent-Length: 18\r\n\r\nFrom inside body\r\n\r\nFrom y\r\nSubject: 2\r\n\r\nz\r\n";
-        let msgs = collect(mbox);
-        assert_eq!(msgs.len(), 2, "{msgs:?}");
-        assert_eq!(msgs[0].1, b"Content-Length: 18\r\n\r\nFrom inside body\r\n");
-        assert_eq!(msgs[1].1, b"Subject: 2\r\n\r\nz\r\n");
+        assert_splits(
+            b"From x\r\nContent-Length: 18\r\n\r\nFrom inside body\r\n\r\nFrom y\r\nSubject: 2\r\n\r\nz\r\n",
+            &[
+                ("From x", "Content-Length: 18\r\n\r\nFrom inside body\r\n"),
+                ("From y", "Subject: 2\r\n\r\nz\r\n"),
+            ],
+        );
     }
 
     #[test]
     fn unmunged_from_in_body_stays_in_its_message() {
-        let mbox = b"From -\nSubject: one\n\nMy favourite film:\n\nFrom Russia with love\n\nFrom sender\nSubject: two\n\nbody\n\nFrom nobody\n";
-        let msgs = collect(mbox);
-        assert_eq!(msgs.len(), 2, "{msgs:?}");
-        assert_eq!(
-            msgs[0].1,
-            b"Subject: one\n\nMy favourite film:\n\nFrom Russia with love\n"
+        assert_splits(
+            b"From -\nSubject: one\n\nMy favourite film:\n\nFrom Russia with love\n\nFrom sender\nSubject: two\n\nbody\n\nFrom nobody\n",
+            &[
+                (
+                    "From -",
+                    "Subject: one\n\nMy favourite film:\n\nFrom Russia with love\n",
+                ),
+                ("From sender", "Subject: two\n\nbody\n\nFrom nobody\n"),
+            ],
         );
-        assert_eq!(msgs[1].0, "From sender");
-        assert_eq!(msgs[1].1, b"Subject: two\n\nbody\n\nFrom nobody\n");
     }
 
     #[test]

@@ -147,6 +147,13 @@ pub fn publish(
     .release
 }
 
+/// Publishes `raws` as one release of plain messages (no attachments, no DKIM
+/// attestations); returns its number.
+pub fn publish_plain(w: &mut PublicationWriter, title: &str, raws: &[Vec<u8>], now: u64) -> u64 {
+    let drafts = raws.iter().map(|m| draft(w, m, vec![], vec![])).collect();
+    publish(w, title, drafts, now)
+}
+
 pub fn writer(dir: &Path) -> PublicationWriter {
     PublicationWriter::create(
         dir,
