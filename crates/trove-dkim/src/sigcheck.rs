@@ -13,10 +13,12 @@
 //! is known are still parsed by mail-auth for the rest. A unit test below checks both parsers
 //! agree on real signatures and on thousands of mutations of them.
 
+use std::borrow::Cow;
 use std::slice::Iter;
 
 use mail_auth::common::crypto::Algorithm;
 use mail_auth::dkim::Canonicalization;
+use mail_parser::decoders::base64::base64_decode_slice;
 use mail_parser::decoders::quoted_printable::quoted_printable_decode_char;
 
 /// What trove needs from a signature header that mail-auth would parse.
@@ -30,6 +32,59 @@ pub(crate) struct SigFields {
     pub(crate) cb: Canonicalization,
     /// `i=`, quoted-printable decoded and lower-cased, empty when absent.
     pub(crate) i: String,
+    /// Where the values of the last `b=`, `bh=` and `h=` tags start in the header (the ones
+    /// mail-auth keeps), for [`SigFields::decode`].
+    pub(crate) b_at: usize,
+    pub(crate) bh_at: usize,
+    pub(crate) h_at: usize,
+}
+
+/// What the cryptography needs from a signature whose key is known, decoded exactly as
+/// mail-auth's `Signature::parse` decodes it (the same base64 decoder on the same bytes, the
+/// same `h=` item rules), without building the rest of the signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Decoded<'a> {
+    /// `b=`, decoded.
+    pub(crate) b: Vec<u8>,
+    /// `bh=`, decoded.
+    pub(crate) bh: Vec<u8>,
+    /// `h=` names as written (ASCII whitespace removed), borrowed unless that removal or a
+    /// lossy UTF-8 conversion changed them.
+    pub(crate) h: Vec<Cow<'a, [u8]>>,
+}
+
+impl SigFields {
+    /// Decodes `b=`, `bh=` and `h=` of `header`, the header these fields came from.
+    /// `None` cannot happen for a header [`check_signature`] accepted (kept for safety).
+    pub(crate) fn decode<'a>(&self, header: &'a [u8]) -> Option<Decoded<'a>> {
+        let (b, _) = base64_decode_slice(header.get(self.b_at..)?, b';')?;
+        let (bh, _) = base64_decode_slice(header.get(self.bh_at..)?, b';')?;
+        let rest = header.get(self.h_at..)?;
+        let value = memchr::memchr(b';', rest).map_or(rest, |end| &rest[..end]);
+        let mut h = Vec::with_capacity(memchr::memchr_iter(b':', value).count() + 1);
+        for item in value.split(|&ch| ch == b':') {
+            // mail-auth's parse_item: ASCII whitespace removed, empty items dropped, then
+            // `String::from_utf8_lossy`.
+            let item: Cow<'a, [u8]> = if item.iter().any(u8::is_ascii_whitespace) {
+                Cow::Owned(
+                    item.iter()
+                        .copied()
+                        .filter(|c| !c.is_ascii_whitespace())
+                        .collect(),
+                )
+            } else {
+                Cow::Borrowed(item)
+            };
+            if item.is_empty() {
+                continue;
+            }
+            h.push(match String::from_utf8_lossy(&item) {
+                Cow::Borrowed(_) => item,
+                Cow::Owned(lossy) => Cow::Owned(lossy.into_bytes()),
+            });
+        }
+        Some(Decoded { b, bh, h })
+    }
 }
 
 /// Why mail-auth's parser would reject the header.
@@ -79,7 +134,11 @@ pub(crate) fn check_signature(header: &[u8]) -> Result<SigFields, SigError> {
         ch: Canonicalization::Simple,
         cb: Canonicalization::Simple,
         i: String::new(),
+        b_at: 0,
+        bh_at: 0,
+        h_at: 0,
     };
+    let at = |it: &Iter<'_, u8>| header.len() - it.as_slice().len();
     // Whether the last value of each required tag was non-empty (later tags overwrite).
     let (mut d, mut s, mut b, mut bh, mut h) = (false, false, false, false, false);
     let mut atps = false;
@@ -94,11 +153,20 @@ pub(crate) fn check_signature(header: &[u8]) -> Result<SigFields, SigError> {
                 }
             }
             A => fields.a = algorithm(&mut it)?,
-            B => b = base64(&mut it)?,
-            BH => bh = base64(&mut it)?,
+            B => {
+                fields.b_at = at(&it);
+                b = base64(&mut it)?;
+            }
+            BH => {
+                fields.bh_at = at(&it);
+                bh = base64(&mut it)?;
+            }
             C => (fields.ch, fields.cb) = canonicalization(&mut it)?,
             D => d = text_nonempty(&mut it),
-            H => h = items_nonempty(&mut it),
+            H => {
+                fields.h_at = at(&it);
+                h = items_nonempty(&mut it);
+            }
             I => fields.i = text_qp(&mut it),
             L | T | X => {
                 number(&mut it);
@@ -487,23 +555,53 @@ mod tests {
     use super::*;
     use mail_auth::dkim::Signature;
 
-    /// What mail-auth's parser says, in this module's terms.
-    fn mail_auth(header: &[u8]) -> Result<SigFields, SigError> {
+    /// What mail-auth's parser says, in this module's terms: the fields, and the decoded
+    /// `b=`, `bh=` and `h=` (owned).
+    /// Fields, then decoded `b=`, `bh=` and `h=` names.
+    type Parsed = Result<(SigFields, Vec<u8>, Vec<u8>, Vec<Vec<u8>>), SigError>;
+
+    fn mail_auth(header: &[u8]) -> Parsed {
         match Signature::parse(header) {
-            Ok(sig) => Ok(SigFields {
-                a: sig.a,
-                ch: sig.ch,
-                cb: sig.cb,
-                i: sig.i,
-            }),
+            Ok(sig) => Ok((
+                SigFields {
+                    a: sig.a,
+                    ch: sig.ch,
+                    cb: sig.cb,
+                    i: sig.i,
+                    b_at: 0,
+                    bh_at: 0,
+                    h_at: 0,
+                },
+                sig.b,
+                sig.bh,
+                sig.h.into_iter().map(String::into_bytes).collect(),
+            )),
             Err(mail_auth::Error::Base64) => Err(SigError::Base64),
             Err(_) => Err(SigError::Other),
         }
     }
 
+    /// This module's answer in the same terms.
+    fn ours(header: &[u8]) -> Parsed {
+        check_signature(header).map(|fields| {
+            let decoded = fields.decode(header).expect("accepted headers decode");
+            (
+                SigFields {
+                    b_at: 0,
+                    bh_at: 0,
+                    h_at: 0,
+                    ..fields
+                },
+                decoded.b,
+                decoded.bh,
+                decoded.h.into_iter().map(Cow::into_owned).collect(),
+            )
+        })
+    }
+
     fn agree(header: &[u8]) {
         assert_eq!(
-            check_signature(header),
+            ours(header),
             mail_auth(header),
             "header {:?}",
             String::from_utf8_lossy(header)
@@ -547,6 +645,8 @@ mod tests {
             b"v=1; a=rsa-sha256; d=a; s=b; h=c; bh=AAAA; b=AAAA; i=x=4",
             b"v=1; a=rsa-sha256; d=a; s=b; h=c; bh=AAAA; b=AAAA; i=\xc3\x89=C3=89@A",
             b"v=1; a=rsa-sha256; d=a; s=b; h=c; bh=AAAA; b=AAAA; z=a|=7C=;b=",
+            // Repeated tags (the last one counts), whitespace and non-UTF-8 inside h= names.
+            b"v=1; a=rsa-sha256; d=a; s=b; h=c; h=x\xff : y\x0bz:\r\n\t:w; bh=AAAA; b=AAAA; b=Zm9v; bh=Zm9vYg==",
         ] {
             agree(header);
         }
