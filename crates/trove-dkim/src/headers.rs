@@ -138,13 +138,63 @@ pub(crate) fn has_arc_headers(headers: &[RawHeader<'_>]) -> bool {
 /// address is lower-cased as a whole first, then the part after the last `@` is taken, as
 /// trove did through mail-auth's `AuthenticatedMessage::from`).
 pub(crate) fn from_domain(headers: &[RawHeader<'_>]) -> Option<String> {
-    let address = headers
-        .iter()
-        .filter(|(name, _)| name_is(name, b"from"))
+    let mut froms = headers.iter().filter(|(name, _)| name_is(name, b"from"));
+    let first = froms.next()?;
+    if let Some(domain) = plain_address_domain(first.1) {
+        return Some(domain.to_ascii_lowercase());
+    }
+    let address = std::iter::once(first)
+        .chain(froms)
         .find_map(|(_, value)| first_address(&MessageStream::new(value).parse_address()))?;
     let address = address.to_lowercase();
     let (_, domain) = address.rsplit_once('@')?;
     Some(domain.trim_end_matches('>').to_ascii_lowercase())
+}
+
+/// The domain of a From value of one of the two plain shapes most mail has,
+/// `Display Name <local@domain>` and `local@domain` (ASCII, no quotes, comments, encoded
+/// words, groups or lists, one `@`, domain letters, digits, `.`, `-`, `_`), as mail-parser's
+/// address parser would find it; `None` for anything else, which goes to mail-parser. Parsing
+/// every From through mail-parser was 4% of a corpus run.
+fn plain_address_domain(value: &[u8]) -> Option<&str> {
+    let ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    let special = |b: &u8| {
+        matches!(
+            b,
+            b'"' | b'(' | b')' | b',' | b';' | b':' | b'\\' | b'[' | b']'
+        )
+    };
+    if !value.is_ascii() || value.iter().any(special) || value.windows(2).any(|w| w == b"=?") {
+        return None;
+    }
+    let address = match memchr::memchr(b'<', value) {
+        Some(open) => {
+            let close = open + 1 + memchr::memchr(b'>', &value[open + 1..])?;
+            let (display, after) = (&value[..open], &value[close + 1..]);
+            if display.iter().any(|&b| b == b'@' || b == b'>')
+                || !after.iter().all(ws)
+                || memchr::memchr(b'<', &value[open + 1..]).is_some()
+            {
+                return None;
+            }
+            &value[open + 1..close]
+        }
+        None if memchr::memchr(b'>', value).is_none() => value.trim_ascii(),
+        None => return None,
+    };
+    let at = memchr::memchr(b'@', address)?;
+    let (local, domain) = (&address[..at], &address[at + 1..]);
+    let domain_byte = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_');
+    if local.is_empty()
+        || local
+            .iter()
+            .any(|b| ws(b) || matches!(b, b'@' | b'<' | b'>'))
+        || domain.is_empty()
+        || !domain.iter().all(domain_byte)
+    {
+        return None;
+    }
+    std::str::from_utf8(domain).ok()
 }
 
 fn first_address(value: &HeaderValue<'_>) -> Option<String> {
@@ -260,6 +310,42 @@ mod tests {
             from_domain(&split_headers(b"From: nobody\r\n\r\n", false).0),
             None
         );
+    }
+
+    #[test]
+    fn plain_from_shapes_agree_with_mail_parser() {
+        for value in [
+            &b" Ann Example <ann@Mail.Example.COM>\r\n"[..],
+            b" ann@example.org\r\n",
+            b" <ann@example.org> \r\n",
+            b" Ann\r\n Example <ann@sub.example.org>\r\n",
+            b" \"Example, Ann\" <ann@example.org>\r\n",
+            b" ann@example.org (Ann)\r\n",
+            b" =?utf-8?q?Ann?= <ann@example.org>\r\n",
+            b" Group: ann@example.org;\r\n",
+            b" <ann@example.org>, bob@example.net\r\n",
+            b" Ann <ann@example.org> trailing\r\n",
+            b" Ann <ann@exa mple.org>\r\n",
+            b" Ann <ann>\r\n",
+            b" @example.org\r\n",
+            b" Ann <a@b@example.org>\r\n",
+            b" Ann <ann@example.org\r\n",
+        ] {
+            let parsed = first_address(&MessageStream::new(value).parse_address()).and_then(|a| {
+                let a = a.to_lowercase();
+                a.rsplit_once('@')
+                    .map(|(_, d)| d.trim_end_matches('>').to_ascii_lowercase())
+            });
+            let headers = [(&b"From"[..], value)];
+            let shown = String::from_utf8_lossy(value);
+            assert_eq!(from_domain(&headers), parsed, "{shown:?}");
+            if let Some(plain) = plain_address_domain(value) {
+                assert_eq!(Some(plain.to_ascii_lowercase()), parsed, "{shown:?}");
+            }
+        }
+        // The two plain shapes do take the fast path.
+        assert!(plain_address_domain(b" Ann <ann@example.org>\r\n").is_some());
+        assert!(plain_address_domain(b" ann@example.org\r\n").is_some());
     }
 
     #[test]
