@@ -19,20 +19,47 @@ use crate::verdict::{ArcResult, ArcVerdict};
 /// Longest chain RFC 8617 §4.2.1 allows.
 const MAX_INSTANCES: usize = 50;
 
-/// Validates the ARC chain; `None` when the message has no ARC headers at all.
+/// What [`verify_arc`] could decide.
+pub(crate) enum ArcCheck {
+    /// The verdict (`None`: the message has no ARC headers at all).
+    Done(Option<ArcVerdict>),
+    /// The newest ARC-Message-Signature has a usable key, and `message` was parsed from the
+    /// ARC headers alone: parse the whole header section and validate again.
+    NeedsAllHeaders,
+}
+
+/// Validates the ARC chain. `all_headers`: `message` was parsed from the whole header
+/// section; when false (only the ARC headers, which is all the chain's structure and the key
+/// lookup read), the validation stops with [`ArcCheck::NeedsAllHeaders`] where the signed
+/// headers would first be needed.
 pub(crate) fn verify_arc(
     message: &AuthenticatedMessage<'_>,
     keys: &KeyStore,
     bodies: &mut BodyCache,
     body: &[u8],
-) -> Option<ArcVerdict> {
+    all_headers: bool,
+) -> ArcCheck {
+    match verify_chain(message, keys, bodies, body, all_headers) {
+        Some(verdict) => ArcCheck::Done(verdict),
+        None => ArcCheck::NeedsAllHeaders,
+    }
+}
+
+/// [`verify_arc`]'s steps; the outer `None` asks for all headers.
+fn verify_chain(
+    message: &AuthenticatedMessage<'_>,
+    keys: &KeyStore,
+    bodies: &mut BodyCache,
+    body: &[u8],
+    all_headers: bool,
+) -> Option<Option<ArcVerdict>> {
     let (seals, sigs, results) = (
         &message.as_headers,
         &message.ams_headers,
         &message.aar_headers,
     );
     if seals.is_empty() && sigs.is_empty() && results.is_empty() && !message.has_arc_errors {
-        return None;
+        return Some(None);
     }
     let mut verdict = ArcVerdict {
         result: ArcResult::Fail,
@@ -46,7 +73,7 @@ pub(crate) fn verify_arc(
     let fail = |mut v: ArcVerdict, result: ArcResult, reason: String| {
         v.result = result;
         v.reason = reason;
-        Some(v)
+        Some(Some(v))
     };
     if message.has_arc_errors {
         return fail(verdict, ArcResult::Fail, "malformed_arc_header".into());
@@ -91,6 +118,9 @@ pub(crate) fn verify_arc(
     {
         let name = format!("{}._domainkey.{}", ams.s, ams.d).to_ascii_lowercase();
         return fail(verdict, ArcResult::NoKey, format!("key_not_found:{name}"));
+    }
+    if !all_headers {
+        return None;
     }
     let canonical = bodies.get(ams.cb, body);
     let l = (ams.l > 0).then_some(ams.l);
@@ -155,7 +185,7 @@ pub(crate) fn verify_arc(
         }
     }
     verdict.result = ArcResult::Pass;
-    Some(verdict)
+    Some(Some(verdict))
 }
 
 enum KeyOutcome {
