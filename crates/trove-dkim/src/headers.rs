@@ -122,16 +122,19 @@ fn name_is(name: &[u8], want: &[u8]) -> bool {
     want.next().is_none()
 }
 
-/// Whether the message may have ARC headers: some name starts with `ARC-` (a superset of
-/// the three names mail-auth's parser recognises, so no chain is missed).
+/// Whether the message may have ARC headers: some name is an [`is_arc_name`].
 pub(crate) fn has_arc_headers(headers: &[RawHeader<'_>]) -> bool {
-    headers.iter().any(|(name, _)| {
-        let mut letters = name
-            .iter()
-            .filter(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
-            .map(u8::to_ascii_lowercase);
-        b"arc-".iter().all(|&want| letters.next() == Some(want))
-    })
+    headers.iter().any(|(name, _)| is_arc_name(name))
+}
+
+/// The name starts with `ARC-` once folding whitespace is removed (a superset of the three
+/// names mail-auth's parser recognises, so no chain is missed).
+pub(crate) fn is_arc_name(name: &[u8]) -> bool {
+    let mut letters = name
+        .iter()
+        .filter(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+        .map(u8::to_ascii_lowercase);
+    b"arc-".iter().all(|&want| letters.next() == Some(want))
 }
 
 /// Domain of the first address of the first From header that has one, lower case (the

@@ -465,44 +465,8 @@ fn base64(it: &mut Iter<'_, u8>) -> Result<bool, SigError> {
 
 /// mail-auth's `text_qp(Vec::new(), true, false)`.
 fn text_qp(it: &mut Iter<'_, u8>) -> String {
-    let is_stop = |ch: u8| ch == b'=' || ch == b';' || ch.is_ascii_whitespace();
     let mut tag = Vec::new();
-    let mut rest = it.as_slice();
-    'outer: loop {
-        let Some(pos) = rest.iter().position(|&ch| is_stop(ch)) else {
-            tag.extend_from_slice(rest);
-            rest = &[];
-            break;
-        };
-        tag.extend_from_slice(&rest[..pos]);
-        let ch = rest[pos];
-        let mut next = &rest[pos + 1..];
-        if ch == b';' {
-            rest = next;
-            break;
-        } else if ch == b'=' {
-            let mut hex1 = 0;
-            while let Some((&ch, tail)) = next.split_first() {
-                next = tail;
-                if ch.is_ascii_hexdigit() {
-                    if hex1 != 0 {
-                        if let Some(ch) = quoted_printable_decode_char(hex1, ch) {
-                            tag.push(ch);
-                        }
-                        break;
-                    }
-                    hex1 = ch;
-                } else if ch == b';' {
-                    rest = next;
-                    break 'outer;
-                } else if !ch.is_ascii_whitespace() {
-                    break;
-                }
-            }
-        }
-        rest = next;
-    }
-    *it = rest.iter();
+    walk_qp(it, false, Some(&mut tag));
     if tag.is_ascii() {
         tag.make_ascii_lowercase();
         String::from_utf8(tag).unwrap_or_default()
@@ -514,13 +478,27 @@ fn text_qp(it: &mut Iter<'_, u8>) -> String {
 /// Consumes what mail-auth's `headers_qp()` consumes for `z=` (the copied headers are not
 /// needed).
 fn skip_headers_qp(it: &mut Iter<'_, u8>) {
-    let is_stop = |ch: u8| ch == b'=' || ch == b'|' || ch == b';' || ch.is_ascii_whitespace();
+    walk_qp(it, true, None);
+}
+
+/// The quoted-printable walk mail-auth's `text_qp` and `headers_qp` share: up to the `;` that
+/// ends the value (consumed), `=XX` escapes decoded into `out`, whitespace dropped. `pipe`:
+/// `|` separates items (`headers_qp`) and is dropped too.
+fn walk_qp(it: &mut Iter<'_, u8>, pipe: bool, mut out: Option<&mut Vec<u8>>) {
+    let is_stop =
+        |ch: u8| ch == b'=' || ch == b';' || (pipe && ch == b'|') || ch.is_ascii_whitespace();
     let mut rest = it.as_slice();
     'outer: loop {
         let Some(pos) = rest.iter().position(|&ch| is_stop(ch)) else {
+            if let Some(out) = out.as_deref_mut() {
+                out.extend_from_slice(rest);
+            }
             rest = &[];
             break;
         };
+        if let Some(out) = out.as_deref_mut() {
+            out.extend_from_slice(&rest[..pos]);
+        }
         let ch = rest[pos];
         let mut next = &rest[pos + 1..];
         if ch == b';' {
@@ -532,16 +510,19 @@ fn skip_headers_qp(it: &mut Iter<'_, u8>) {
                 next = tail;
                 if ch.is_ascii_hexdigit() {
                     if hex1 != 0 {
+                        if let Some(decoded) = quoted_printable_decode_char(hex1, ch) {
+                            if let Some(out) = out.as_deref_mut() {
+                                out.push(decoded);
+                            }
+                        }
                         break;
                     }
                     hex1 = ch;
-                } else if ch == b'|' {
-                    break;
                 } else if ch == b';' {
                     rest = next;
                     break 'outer;
                 } else if !ch.is_ascii_whitespace() {
-                    break;
+                    break; // `|` included: it ends an escape like any other byte
                 }
             }
         }
@@ -555,11 +536,10 @@ mod tests {
     use super::*;
     use mail_auth::dkim::Signature;
 
-    /// What mail-auth's parser says, in this module's terms: the fields, and the decoded
-    /// `b=`, `bh=` and `h=` (owned).
-    /// Fields, then decoded `b=`, `bh=` and `h=` names.
+    /// Fields, then decoded `b=`, `bh=` and `h=` names (owned).
     type Parsed = Result<(SigFields, Vec<u8>, Vec<u8>, Vec<Vec<u8>>), SigError>;
 
+    /// What mail-auth's parser says, in this module's terms.
     fn mail_auth(header: &[u8]) -> Parsed {
         match Signature::parse(header) {
             Ok(sig) => Ok((

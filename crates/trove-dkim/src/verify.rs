@@ -28,7 +28,7 @@ use crate::arc::ArcCheck;
 use crate::body::{body_hash, BodyCache};
 use crate::crypto::{verify_headers, CryptoFailure};
 use crate::domain::{domains_related, valid_domain};
-use crate::headers::{has_arc_headers, signed_headers, split_headers, RawHeader};
+use crate::headers::{has_arc_headers, is_arc_name, signed_headers, split_headers, RawHeader};
 use crate::keys::{KeyRecord, KeyStatus, KeyStore, KeyType};
 use crate::sigcheck::{check_signature, Decoded, SigError, SigFields};
 use crate::strip::strip_signature;
@@ -184,10 +184,7 @@ fn verify_arc(
         }
     };
     let mut arc_only = Vec::with_capacity(4096);
-    for (name, value) in headers
-        .iter()
-        .filter(|h| has_arc_headers(std::slice::from_ref(h)))
-    {
+    for (name, value) in headers.iter().filter(|(name, _)| is_arc_name(name)) {
         arc_only.extend_from_slice(name);
         arc_only.push(b':');
         arc_only.extend_from_slice(value);
