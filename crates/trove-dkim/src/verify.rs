@@ -176,13 +176,6 @@ fn verify_arc(
     opts: &VerifyOptions,
     bodies: &mut BodyCache,
 ) -> Option<crate::verdict::ArcVerdict> {
-    let crlf = |text: &[u8]| {
-        if opts.normalize_line_endings && has_bare_lf(text) {
-            to_crlf(text)
-        } else {
-            text.to_vec()
-        }
-    };
     let mut arc_only = Vec::with_capacity(4096);
     for (name, value) in headers.iter().filter(|(name, _)| is_arc_name(name)) {
         arc_only.extend_from_slice(name);
@@ -190,12 +183,12 @@ fn verify_arc(
         arc_only.extend_from_slice(value);
     }
     arc_only.extend_from_slice(b"\r\n");
-    let arc_only = crlf(&arc_only);
+    let arc_only = normalized(opts, &arc_only);
     let message = AuthenticatedMessage::parse_with_opts(&arc_only, None, false)?;
     match crate::arc::verify_arc(&message, keys, bodies, body, false) {
         ArcCheck::Done(verdict) => verdict,
         ArcCheck::NeedsAllHeaders => {
-            let head = crlf(head);
+            let head = normalized(opts, head);
             let message = AuthenticatedMessage::parse_with_opts(&head, None, false)?;
             match crate::arc::verify_arc(&message, keys, bodies, body, true) {
                 ArcCheck::Done(verdict) => verdict,
@@ -424,12 +417,14 @@ fn verify_one(
 
     // 9. Each usable key in turn: restrictions, then the signature over the headers. The
     // signature header is stripped in its CRLF form, as mail-auth strips it.
-    let stripped = if opts.normalize_line_endings && has_bare_lf(value) {
-        strip_signature(&to_crlf(value))
-    } else {
-        strip_signature(value)
+    let stripped = strip_signature(&normalized(opts, value));
+    let signed = SignedInput {
+        headers,
+        name,
+        value,
+        stripped: &stripped,
+        to_crlf: opts.normalize_line_endings && fields.ch == Canonicalization::Simple,
     };
-    let simple_crlf = opts.normalize_line_endings && fields.ch == Canonicalization::Simple;
     let mut first: Option<(SignatureVerdict, SignatureResult, &str)> = None;
     let mut left = usable.len();
     for record in usable {
@@ -442,13 +437,6 @@ fn verify_one(
             v.clone()
         };
         note_key(&mut attempt, record);
-        let signed = SignedInput {
-            headers,
-            name,
-            value,
-            stripped: &stripped,
-            to_crlf: simple_crlf,
-        };
         let (result, reason) = check_with_key(&signed, &fields, &decoded, record, body_hash_ok);
         if result == SignatureResult::Pass {
             let reason = if attempt.expired { "expired" } else { "" };
@@ -630,6 +618,16 @@ fn body_offset(raw: &[u8]) -> usize {
         (Some(i), None) => i + 2,
         (_, Some(i)) => i + 3,
         (None, None) => raw.len(),
+    }
+}
+
+/// `text` with bare LF turned into CRLF when the options ask for it and it has any; borrowed
+/// otherwise.
+fn normalized<'a>(opts: &VerifyOptions, text: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+    if opts.normalize_line_endings && has_bare_lf(text) {
+        to_crlf(text).into()
+    } else {
+        text.into()
     }
 }
 
