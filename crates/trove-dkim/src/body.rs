@@ -12,6 +12,8 @@ use mail_auth::common::crypto::HashAlgorithm;
 use mail_auth::dkim::Canonicalization;
 use ring::digest;
 
+use crate::swar::{bytes_below, bytes_equal};
+
 /// The canonicalised body.
 pub(crate) fn canonical_body(c: Canonicalization, body: &[u8]) -> Vec<u8> {
     // Room for a CR per LF-only line of ~16 bytes or more without growing (mbox bodies are
@@ -120,16 +122,6 @@ fn relaxed_body(body: &[u8], out: &mut Vec<u8>) {
     out.truncate(committed);
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH: u64 = 0x8080_8080_8080_8080;
-
-/// High bit set in each byte of `v` equal to `b` (exact: no borrow between bytes).
-#[inline(always)]
-fn bytes_equal(v: u64, b: u8) -> u64 {
-    let x = v ^ (ONES * u64::from(b));
-    !(((x & !HIGH).wrapping_add(!HIGH)) | x) & HIGH
-}
-
 /// Position of the first place in `body[from..]` where relaxed canonicalisation may change
 /// something: an LF, an HTAB, or an SP followed by a byte below `!` (or by nothing, or at the
 /// last byte of a word, where the next byte is not looked at). Other SPs are skipped without
@@ -141,13 +133,13 @@ fn next_relaxed_stop(body: &[u8], from: usize) -> Option<usize> {
     for (n, word) in words.iter().enumerate() {
         let v = u64::from_le_bytes(*word);
         // Bytes below 0x21 (the high bit of a byte at or above 0x80 counts as not below).
-        let below = !(((v & !HIGH).wrapping_add(ONES * (0x80 - 0x21))) | v) & HIGH;
-        if below == 0 {
+        if bytes_below(v, b'!') == 0 {
             continue;
         }
         let sp = bytes_equal(v, b' ');
-        let stops =
-            bytes_equal(v, b'\n') | bytes_equal(v, b'\t') | (sp & ((below >> 8) | (1 << 63)));
+        let stops = bytes_equal(v, b'\n')
+            | bytes_equal(v, b'\t')
+            | (sp & ((bytes_below(v, b'!') >> 8) | (1 << 63)));
         if stops != 0 {
             return Some(from + n * 8 + (stops.trailing_zeros() / 8) as usize);
         }

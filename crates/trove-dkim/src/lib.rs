@@ -67,6 +67,7 @@ mod headers;
 mod keys;
 mod sigcheck;
 mod strip;
+mod swar;
 mod tags;
 mod verdict;
 mod verify;
