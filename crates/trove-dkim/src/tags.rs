@@ -10,6 +10,23 @@
 pub(crate) struct TagList<'a> {
     text: std::borrow::Cow<'a, str>,
     tags: Vec<(std::ops::Range<usize>, std::ops::Range<usize>)>,
+    /// For each of [`KNOWN_TAGS`], its index in `tags` plus one (0: absent). A signature is
+    /// asked for a dozen tags; a search by name each time had been 3% of a keyed-only run.
+    known: [u16; KNOWN_TAGS.len()],
+}
+
+/// The tags of signatures and key records trove looks up, found without a search.
+const KNOWN_TAGS: [&str; 18] = [
+    "v", "a", "b", "bh", "c", "d", "h", "i", "l", "q", "s", "t", "x", "z", "k", "p", "n", "g",
+];
+
+/// The slot of `name` in [`KNOWN_TAGS`].
+fn known_slot(name: &str) -> Option<usize> {
+    match name.as_bytes() {
+        [c] => KNOWN_TAGS.iter().position(|t| t.as_bytes() == [*c]),
+        b"bh" => Some(3),
+        _ => None,
+    }
 }
 
 /// Why a tag list could not be read.
@@ -66,6 +83,9 @@ impl<'a> TagList<'a> {
         };
         let mut tags: Vec<(std::ops::Range<usize>, std::ops::Range<usize>)> =
             Vec::with_capacity(16);
+        let mut known = [0u16; KNOWN_TAGS.len()];
+        // Names outside `known` (rare in signatures): allocates only when one occurs.
+        let mut others = std::collections::HashSet::new();
         let mut start = 0;
         let bytes = text.as_bytes();
         let ascii = text.is_ascii();
@@ -79,28 +99,48 @@ impl<'a> TagList<'a> {
                 let name = trimmed(&text, start..start + eq, ascii);
                 let value = trimmed(&text, start + eq + 1..end, ascii);
                 let name_str = &text[name.clone()];
+                // Bytes, not chars: a non-ASCII char is bytes that fail both tests either way.
                 let valid_name = name_str
-                    .chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_alphabetic())
+                    .as_bytes()
+                    .first()
+                    .is_some_and(u8::is_ascii_alphabetic)
                     && name_str
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '_');
+                        .bytes()
+                        .all(|c| c.is_ascii_alphanumeric() || c == b'_');
                 if !valid_name {
                     return Err(TagError::BadName(truncate(name_str)));
                 }
-                if tags.iter().any(|(n, _)| &text[n.clone()] == name_str) {
+                // Past u16::MAX tags (a header of over 128 KiB) every tag is searched for.
+                let slot = known_slot(name_str).filter(|_| tags.len() < usize::from(u16::MAX));
+                let duplicate = match (slot, u16::try_from(tags.len() + 1)) {
+                    (Some(slot), Ok(index)) => std::mem::replace(&mut known[slot], index) != 0,
+                    // A set, not a search of the list: a hostile header of 100,000 tags must
+                    // not take quadratic time.
+                    _ => {
+                        let early = known_slot(name_str).is_some_and(|slot| known[slot] != 0);
+                        !others.insert(name_str) || early
+                    }
+                };
+                if duplicate {
                     return Err(TagError::Duplicate(name_str.to_string()));
                 }
                 tags.push((name, value));
             }
             start = end + 1;
         }
-        Ok(TagList { text, tags })
+        Ok(TagList { text, tags, known })
     }
 
     /// The value of a tag, if present.
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        if let Some(slot) = known_slot(name) {
+            if let Some(index) = usize::from(self.known[slot]).checked_sub(1) {
+                return Some(&self.text[self.tags[index].1.clone()]);
+            }
+            if self.tags.len() < usize::from(u16::MAX) {
+                return None;
+            }
+        }
         self.tags
             .iter()
             .find(|(n, _)| &self.text[n.clone()] == name)
@@ -152,6 +192,37 @@ mod tests {
         assert_eq!(strip_ws("a\x0b b\r\n\tc"), "abc");
         assert_eq!(strip_ws("é\u{a0}x y"), "éxy");
         assert_eq!(t.get("x"), None);
+    }
+
+    #[test]
+    fn known_and_other_tags_are_found_and_duplicates_refused() {
+        let t = TagList::parse(b"v=1; bh=x; k=rsa; foo=1; b=2").unwrap();
+        assert_eq!(t.get("bh"), Some("x"));
+        assert_eq!(t.get("b"), Some("2"));
+        assert_eq!(t.get("k"), Some("rsa"));
+        assert_eq!(t.get("foo"), Some("1"));
+        assert_eq!(t.get("d"), None);
+        assert_eq!(t.get("fo"), None);
+        for dup in [&b"bh=1; bh=2"[..], b"foo=1;foo=2", b"p=;a=1;p=2"] {
+            assert!(matches!(TagList::parse(dup), Err(TagError::Duplicate(_))));
+        }
+        // Past u16::MAX tags, lookups and duplicates fall back to the search.
+        let mut many: Vec<u8> = (0..70_000)
+            .flat_map(|i| format!("t{i}=1;").into_bytes())
+            .collect();
+        many.extend_from_slice(b"d=late.example;");
+        let t = TagList::parse(&many).unwrap();
+        assert_eq!(t.get("d"), Some("late.example"));
+        assert_eq!(t.get("t69999"), Some("1"));
+        many.extend_from_slice(b"d=again");
+        assert!(matches!(TagList::parse(&many), Err(TagError::Duplicate(_))));
+        let mut early_and_late = b"s=1;".to_vec();
+        early_and_late.extend_from_slice(&many[..many.len() - 22]);
+        early_and_late.extend_from_slice(b"s=2");
+        assert!(matches!(
+            TagList::parse(&early_and_late),
+            Err(TagError::Duplicate(_))
+        ));
     }
 
     #[test]
