@@ -86,7 +86,7 @@ fn strip_tag_segment(
 fn strip_tag_list(mut rest: &[u8], out: &mut Vec<u8>) -> TagState {
     let mut state = TagState::Semicolon;
     loop {
-        match rest.iter().position(|&b| b == b';') {
+        match memchr::memchr(b';', rest) {
             Some(position) => {
                 let (segment, tail) = rest.split_at(position + 1);
                 state = strip_tag_segment(segment, true, state, out);
