@@ -40,6 +40,22 @@ pub(crate) fn known_word(lower: &[u8], known: &[&'static str]) -> Option<&'stati
         .copied()
 }
 
+/// The entry of `known` (lower case) equal to `name` ignoring ASCII case, without copying it.
+pub(crate) fn known_word_ignoring_case(
+    name: &[u8],
+    known: &[&'static str],
+) -> Option<&'static str> {
+    let first = name.first()?.to_ascii_lowercase();
+    known
+        .iter()
+        .find(|k| {
+            k.len() == name.len()
+                && k.as_bytes().first() == Some(&first)
+                && k.as_bytes().eq_ignore_ascii_case(name)
+        })
+        .copied()
+}
+
 /// Header names signers list in `h=`, most frequent first (counted on io-uring's 31,204
 /// signatures; anything else is kept as an owned string).
 pub(crate) const HEADER_NAMES: [&str; 35] = [
