@@ -131,6 +131,55 @@ fn strip_trailing_byte(ch: u8, discard: bool, state: &mut TagState, out: &mut Ve
 #[cfg(test)]
 mod tests {
     use super::strip_signature;
+    use crate::headers::relaxed_header;
+
+    /// verify.rs strips the LF form of a signature under relaxed canonicalisation without
+    /// converting it: the canonical bytes must be those of the CRLF form.
+    #[test]
+    fn lf_form_strips_to_the_same_relaxed_bytes() {
+        let shapes: [&[u8]; 5] = [
+            b" v=1; a=rsa-sha256; d=x.example;\n\th=from:to; bh=AAAA;\n\tb=Zm9v\n\t YmFy\n",
+            b" v=1; b=Zm9v YmFy; d=x.example; h=from\n",
+            b" b =Zm9v;d=x\n",
+            b" v=1; bh=AAAA; b=\n",
+            b"v=1;a=rsa-sha256;b=Zm9v;bh=AAAA;d=x\n \n",
+        ];
+        for lf in shapes {
+            let crlf: Vec<u8> = lf
+                .iter()
+                .flat_map(|&b| {
+                    if b == b'\n' {
+                        vec![b'\r', b'\n']
+                    } else {
+                        vec![b]
+                    }
+                })
+                .collect();
+            for cut in 0..lf.len() {
+                // Every prefix too (ending in LF), so b= is cut at every place.
+                let mut lf = lf[..cut].to_vec();
+                lf.push(b'\n');
+                let crlf: Vec<u8> = lf
+                    .iter()
+                    .flat_map(|&b| {
+                        if b == b'\n' {
+                            vec![b'\r', b'\n']
+                        } else {
+                            vec![b]
+                        }
+                    })
+                    .collect();
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                relaxed_header(b"DKIM-Signature", &strip_signature(&lf), &mut a);
+                relaxed_header(b"DKIM-Signature", &strip_signature(&crlf), &mut b);
+                assert_eq!(a, b, "{:?}", String::from_utf8_lossy(&lf));
+            }
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            relaxed_header(b"DKIM-Signature", &strip_signature(lf), &mut a);
+            relaxed_header(b"DKIM-Signature", &strip_signature(&crlf), &mut b);
+            assert_eq!(a, b);
+        }
+    }
 
     #[test]
     fn strips_only_b_value() {

@@ -416,8 +416,14 @@ fn verify_one(
         body_hash(canonical, HashAlgorithm::from(fields.a), v.body_length) == decoded.bh;
 
     // 9. Each usable key in turn: restrictions, then the signature over the headers. The
-    // signature header is stripped in its CRLF form, as mail-auth strips it.
-    let stripped = strip_signature(&normalized(opts, value));
+    // signature header is stripped in its CRLF form, as mail-auth strips it. Under relaxed
+    // header canonicalisation the LF form strips to the same canonical bytes (strip drops the
+    // trailing line end either way and relaxed folding reads LF as CRLF), so it is not copied.
+    let stripped = if fields.ch == Canonicalization::Relaxed {
+        strip_signature(value)
+    } else {
+        strip_signature(&normalized(opts, value))
+    };
     let signed = SignedInput {
         headers,
         name,
