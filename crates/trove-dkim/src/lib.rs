@@ -21,8 +21,9 @@
 //! A signature whose key is not in the store is `no_key`, never `fail`; likewise an ARC chain
 //! that needs a key the store lacks is [`ArcResult::NoKey`].
 //!
-//! Built on mail-auth 0.13.3's public pieces (header parsing, signature tags, header
-//! selection and canonicalisation, rust-crypto keys) rather than its `verify_dkim`, which
+//! Built on mail-auth 0.13.3's public pieces (signature parsing, simple header
+//! canonicalisation, ARC parsing, rust-crypto keys; the header split, selection and relaxed
+//! canonicalisation are ports kept byte-identical) rather than its `verify_dkim`, which
 //! reads the clock and skips the cryptography of expired signatures. trove canonicalises
 //! bodies itself (mail-auth 0.13.3 mishandles a whitespace-only last line) and verifies RSA
 //! keys of 1024 bits and more with aws-lc-rs (each key parsed once), keeping rust-crypto for

@@ -7,11 +7,12 @@
 //! (b) is async and wants a DNS resolver, and (c) hides why a signature is unusable (legacy
 //! draft versions, unknown `q=`, bad `i=`). Its *pieces* are public and correct, so trove uses
 //! them: `dkim::Signature::parse` (for signatures with a usable key; sigcheck.rs reaches its
-//! verdict for the others without building the signature), header canonicalisation, the
-//! rust-crypto `VerifyingKey` (which verifies RSA keys under 1024 bits) and, for messages
+//! verdict for the others without building the signature), simple header canonicalisation,
+//! the rust-crypto `VerifyingKey` (which verifies RSA keys under 1024 bits) and, for messages
 //! with ARC headers, `AuthenticatedMessage::parse_with_opts`. The header split and bottom-up
 //! header selection are ports of mail-auth's (headers.rs: its full message parse was a large
-//! share of the time for work trove does not use); bodies are canonicalised by trove
+//! share of the time for work trove does not use), and so is relaxed header canonicalisation
+//! (`relaxed_header`, same bytes with fewer copies); bodies are canonicalised by trove
 //! (body.rs); RSA keys of 1024 bits and more go through aws-lc-rs, parsed once per key
 //! (crypto.rs). trove adds: its own tag-level classification
 //! (tags.rs), key restrictions (`t=s`, `h=`, `s=`), expiry judged at the signature's own time
