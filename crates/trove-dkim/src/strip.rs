@@ -137,14 +137,7 @@ mod tests {
     /// converting it: the canonical bytes must be those of the CRLF form.
     #[test]
     fn lf_form_strips_to_the_same_relaxed_bytes() {
-        let shapes: [&[u8]; 5] = [
-            b" v=1; a=rsa-sha256; d=x.example;\n\th=from:to; bh=AAAA;\n\tb=Zm9v\n\t YmFy\n",
-            b" v=1; b=Zm9v YmFy; d=x.example; h=from\n",
-            b" b =Zm9v;d=x\n",
-            b" v=1; bh=AAAA; b=\n",
-            b"v=1;a=rsa-sha256;b=Zm9v;bh=AAAA;d=x\n \n",
-        ];
-        for lf in shapes {
+        let assert_same = |lf: &[u8]| {
             let crlf: Vec<u8> = lf
                 .iter()
                 .flat_map(|&b| {
@@ -155,29 +148,26 @@ mod tests {
                     }
                 })
                 .collect();
-            for cut in 0..lf.len() {
-                // Every prefix too (ending in LF), so b= is cut at every place.
-                let mut lf = lf[..cut].to_vec();
-                lf.push(b'\n');
-                let crlf: Vec<u8> = lf
-                    .iter()
-                    .flat_map(|&b| {
-                        if b == b'\n' {
-                            vec![b'\r', b'\n']
-                        } else {
-                            vec![b]
-                        }
-                    })
-                    .collect();
-                let (mut a, mut b) = (Vec::new(), Vec::new());
-                relaxed_header(b"DKIM-Signature", &strip_signature(&lf), &mut a);
-                relaxed_header(b"DKIM-Signature", &strip_signature(&crlf), &mut b);
-                assert_eq!(a, b, "{:?}", String::from_utf8_lossy(&lf));
-            }
             let (mut a, mut b) = (Vec::new(), Vec::new());
             relaxed_header(b"DKIM-Signature", &strip_signature(lf), &mut a);
             relaxed_header(b"DKIM-Signature", &strip_signature(&crlf), &mut b);
-            assert_eq!(a, b);
+            assert_eq!(a, b, "{:?}", String::from_utf8_lossy(lf));
+        };
+        let shapes: [&[u8]; 5] = [
+            b" v=1; a=rsa-sha256; d=x.example;\n\th=from:to; bh=AAAA;\n\tb=Zm9v\n\t YmFy\n",
+            b" v=1; b=Zm9v YmFy; d=x.example; h=from\n",
+            b" b =Zm9v;d=x\n",
+            b" v=1; bh=AAAA; b=\n",
+            b"v=1;a=rsa-sha256;b=Zm9v;bh=AAAA;d=x\n \n",
+        ];
+        for shape in shapes {
+            assert_same(shape);
+            // Every prefix too (ending in LF), so b= is cut at every place.
+            for cut in 0..shape.len() {
+                let mut lf = shape[..cut].to_vec();
+                lf.push(b'\n');
+                assert_same(&lf);
+            }
         }
     }
 
