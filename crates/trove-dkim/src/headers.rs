@@ -1,5 +1,6 @@
-//! The header section as a list of `(name, value)` slices, the From domain, and bottom-up
-//! header selection for `h=` (RFC 6376 §5.4.2).
+//! The header section as a list of `(name, value)` slices, the From domain, bottom-up
+//! header selection for `h=` (RFC 6376 §5.4.2) and relaxed header canonicalisation
+//! (§3.4.2).
 //!
 //! trove used to get these from mail-auth 0.13.3's `AuthenticatedMessage::parse_with_opts`,
 //! which also parses every DKIM-Signature and ARC header with its own (lenient) parsers,
@@ -9,7 +10,9 @@
 //! mail-auth 0.13.3 (`src/common/headers.rs` `scan_field`/`scan_value`/`HeaderIterator`, and
 //! `src/dkim/verify.rs` `AuthenticatedMessage::signed_headers`; Apache-2.0 OR MIT,
 //! © Stalwart Labs) and kept identical in behaviour, so the same bytes are signed and
-//! hashed; mail-auth still parses the ARC headers of the messages that have any (arc.rs).
+//! hashed (the selection switches to an index for hostile sizes, and relaxed canonicalisation
+//! copies in larger pieces; both are tested against the original); mail-auth still parses the
+//! ARC headers of the messages that have any (arc.rs).
 
 use mail_parser::parsers::MessageStream;
 use mail_parser::{Address, HeaderValue};
