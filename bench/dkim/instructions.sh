@@ -6,14 +6,8 @@
 # aws-lc-rs RSA-2048 verify + SHA-256 of the body each, instructions inside floor_pass).
 # Both run under valgrind, which hides the same CPU features (SHA-NI, ADX) from both, so both
 # take the same aws-lc/ring code paths. Usage: bench/dkim/instructions.sh [CORPUS.mbox.zst]
-set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-data="${TROVE_DATA:-$root/../shared/data}"
-corpus="${1:-$data/corpora/lore-io-uring.mbox.zst}"
-keys="$data/dkim/keys/historic_public_keys.txt"
-out="$(mktemp -d)"
-trap 'rm -rf "$out"' EXIT
+# shellcheck source=bench/dkim/setup.sh
+source "$(dirname "$0")/setup.sh"
 command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install valgrind)" >&2; exit 1; }
 (cd "$root" && cargo build --release -q --workspace --example verify_corpus)
 cargo build --release -q --manifest-path "$here/floor/Cargo.toml"

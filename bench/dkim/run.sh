@@ -3,14 +3,8 @@
 # (keys/historic_public_keys.txt), same run; plus trove on all cores and the RSA+SHA-256 floors
 # (aws-lc-rs, which trove uses, and ring).
 # Writes bench/dkim/RESULTS.md. Usage: bench/dkim/run.sh [CORPUS.mbox.zst]
-set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-data="${TROVE_DATA:-$root/../shared/data}"
-corpus="${1:-$data/corpora/lore-io-uring.mbox.zst}"
-keys="$data/dkim/keys/historic_public_keys.txt"
-out="$(mktemp -d)"
-trap 'rm -rf "$out"' EXIT
+# shellcheck source=bench/dkim/setup.sh
+source "$(dirname "$0")/setup.sh"
 cores="$(nproc)"
 
 echo "building trove example (release)..." >&2
