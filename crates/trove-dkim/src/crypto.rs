@@ -99,17 +99,7 @@ pub(crate) fn verify_headers<'a>(
     algorithm: Algorithm,
 ) -> Result<(), CryptoFailure> {
     if let (Some(rsa), Algorithm::RsaSha256 | Algorithm::RsaSha1) = (&record.fast_rsa, algorithm) {
-        // Room for a typical signed set (the signature header alone is ~600 bytes; growing
-        // from 1 KiB was 3% of a keyed-only run).
-        let mut data = Vec::with_capacity(4096);
-        match canonicalization {
-            Canonicalization::Relaxed => {
-                for (name, value) in headers {
-                    relaxed_header(name, value, &mut data);
-                }
-            }
-            Canonicalization::Simple => canonicalization.canonicalize_headers(headers, &mut data),
-        }
+        let data = header_block(headers, canonicalization);
         return if rsa.verify(algorithm, &data, signature) {
             Ok(())
         } else {
@@ -124,6 +114,25 @@ pub(crate) fn verify_headers<'a>(
         }
         Err(_) => Err(CryptoFailure::Mismatch),
     }
+}
+
+/// The selected headers, canonicalised and concatenated: the bytes a DKIM signature signs.
+pub(crate) fn header_block<'a>(
+    headers: &mut dyn Iterator<Item = (&'a [u8], &'a [u8])>,
+    canonicalization: Canonicalization,
+) -> Vec<u8> {
+    // Room for a typical signed set (the signature header alone is ~600 bytes; growing
+    // from 1 KiB was 3% of a keyed-only run).
+    let mut data = Vec::with_capacity(4096);
+    match canonicalization {
+        Canonicalization::Relaxed => {
+            for (name, value) in headers {
+                relaxed_header(name, value, &mut data);
+            }
+        }
+        Canonicalization::Simple => canonicalization.canonicalize_headers(headers, &mut data),
+    }
+    data
 }
 
 /// The PKCS#1 `RSAPublicKey` DER inside a `p=` value, which is normally a

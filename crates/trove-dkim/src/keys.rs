@@ -210,6 +210,19 @@ impl KeyRecord {
         format!("{}._domainkey.{}", self.selector, self.domain)
     }
 
+    /// The decoded `p=` bytes: the SubjectPublicKeyInfo DER of an RSA key, the raw 32 bytes of
+    /// an Ed25519 key (what [`KeyRecord::fingerprint`] is the SHA-256 of). `None` when the
+    /// record has no decodable key. With [`crate::signed_data`], anyone can check a verdict
+    /// with another tool (e.g. `openssl`).
+    pub fn public_key(&self) -> Option<Vec<u8>> {
+        let tags = TagList::parse(self.txt.as_bytes()).ok()?;
+        let p = strip_ws(tags.get("p")?);
+        if p.is_empty() {
+            return None;
+        }
+        base64_decode(p.as_bytes())
+    }
+
     /// Parses the tags, fills in the derived fields and returns the status.
     fn analyse(&mut self) -> KeyStatus {
         let tags = match TagList::parse(self.txt.as_bytes()) {

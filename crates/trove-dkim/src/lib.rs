@@ -84,4 +84,4 @@ pub use verdict::{
     ArcResult, ArcVerdict, MessageVerdict, SignatureKind, SignatureResult, SignatureVerdict,
     Summary, Warning, Word,
 };
-pub use verify::{verify_message, VerifyOptions};
+pub use verify::{signed_data, verify_message, SignedData, VerifyOptions};

@@ -27,7 +27,7 @@ use memchr::memmem::Finder;
 
 use crate::arc::ArcCheck;
 use crate::body::{body_hash, BodyCache};
-use crate::crypto::{verify_headers, CryptoFailure};
+use crate::crypto::{header_block, verify_headers, CryptoFailure};
 use crate::domain::{domains_related, valid_domain};
 use crate::headers::{has_arc_headers, is_arc_name, signed_headers, split_headers, RawHeader};
 use crate::keys::{KeyRecord, KeyStatus, KeyStore, KeyType};
@@ -595,6 +595,101 @@ fn header_list(h: &str) -> Vec<Word> {
         });
     }
     names
+}
+
+/// The exact bytes one DKIM signature's cryptography covers, so that a verdict can be checked
+/// with other tools (`openssl dgst`, another verifier) and the benchmark floor can do exactly
+/// trove's cryptography on exactly trove's data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedData {
+    /// Position among the message's DKIM-Signature headers, top first, from 0 (as
+    /// [`SignatureVerdict::sig_index`]).
+    pub sig_index: usize,
+    /// `d=`, lower case.
+    pub domain: String,
+    /// `s=`.
+    pub selector: String,
+    /// `a=`: `rsa-sha256`, `rsa-sha1` or `ed25519-sha256`.
+    pub algorithm: String,
+    /// The selected headers canonicalised, the signature header last with `b=` emptied and no
+    /// line end: what is signed. RSA signs this through PKCS#1 v1.5 with the algorithm's hash;
+    /// Ed25519 signs its SHA-256 (RFC 8463 §3).
+    pub header_block: Vec<u8>,
+    /// `b=`, decoded.
+    pub signature: Vec<u8>,
+    /// The canonicalised body, cut to `l=` octets when the signature has `l=`: what `bh=` is
+    /// the hash of.
+    pub body: Vec<u8>,
+    /// `bh=`, decoded.
+    pub body_hash: Vec<u8>,
+    /// Fingerprint of the key the verdict used ([`KeyRecord::fingerprint`]).
+    pub key_fingerprint: Option<String>,
+}
+
+/// [`SignedData`] of every DKIM signature of `raw` that [`verify_message`] checked
+/// cryptographically (result `pass` or `fail`); others have no verdict to check.
+pub fn signed_data(raw: &[u8], keys: &KeyStore, opts: &VerifyOptions) -> Vec<SignedData> {
+    let verdict = verify_message(raw, keys, opts);
+    let (headers, body_start) = split_headers(raw, opts.normalize_line_endings);
+    let body = &raw[body_start.unwrap_or_else(|| body_offset(raw))..];
+    let mut bodies = BodyCache::default();
+    let signatures = headers
+        .iter()
+        .filter(|(name, _)| name.trim_ascii().eq_ignore_ascii_case(b"DKIM-Signature"));
+    let mut out = Vec::new();
+    for (v, &(name, value)) in verdict.signatures.iter().zip(signatures) {
+        if !matches!(v.result, SignatureResult::Pass | SignatureResult::Fail) {
+            continue;
+        }
+        let Ok(fields) = check_signature(value) else {
+            continue;
+        };
+        let Some(decoded) = fields.decode(value) else {
+            continue;
+        };
+        let canonical = bodies.get(fields.cb, body);
+        let end = v.body_length.map_or(canonical.len(), |l| {
+            usize::try_from(l)
+                .unwrap_or(usize::MAX)
+                .min(canonical.len())
+        });
+        let stripped = strip_signature(&normalized(opts, value));
+        let input = SignedInput {
+            headers: &headers,
+            name,
+            value,
+            stripped: &stripped,
+            to_crlf: opts.normalize_line_endings && fields.ch == Canonicalization::Simple,
+        };
+        out.push(SignedData {
+            sig_index: v.sig_index,
+            domain: v.domain.clone(),
+            selector: v.selector.clone(),
+            algorithm: v.algorithm.to_string(),
+            header_block: signed_header_block(&input, &decoded, fields.ch),
+            signature: decoded.b,
+            body: canonical[..end].to_vec(),
+            body_hash: decoded.bh,
+            key_fingerprint: v.key_fingerprint.clone(),
+        });
+    }
+    out
+}
+
+/// The header block of `input` as [`check_with_key`] has it hashed.
+fn signed_header_block(
+    input: &SignedInput<'_>,
+    decoded: &Decoded<'_>,
+    ch: Canonicalization,
+) -> Vec<u8> {
+    let signed = signed_headers(input.headers, &decoded.h, input.name, input.stripped);
+    if input.to_crlf {
+        let converted: Vec<(Vec<u8>, Vec<u8>)> =
+            signed.map(|(n, v)| (to_crlf(n), to_crlf(v))).collect();
+        header_block(&mut converted.iter().map(|(n, v)| (&n[..], &v[..])), ch)
+    } else {
+        header_block(&mut { signed }, ch)
+    }
 }
 
 /// Offset of the body: just after the first empty line (CRLF or LF), or the end when the
