@@ -2,7 +2,7 @@
 //! corpus (.mbox or .mbox.zst) against a key file, on N threads, and prints one JSON line with
 //! the timing and the summary. Only verification is timed; reading and splitting are not.
 //!
-//! `cargo run --release -p trove-dkim --example verify_corpus -- [--no-arc] CORPUS KEYFILE [THREADS] [SIZES_OUT]`
+//! `cargo run --release -p trove-dkim --example verify_corpus -- [--no-arc] [--keyed-only] [--repeat N] [--signed-data OUT] CORPUS KEYFILE [THREADS] [SIZES_OUT]`
 //!
 //! `--no-arc` verifies DKIM only (what dkimpy's `verify` does, for a like-for-like comparison).
 //! `--keyed-only` keeps only the messages all of whose signatures trove checks with a key
@@ -10,6 +10,13 @@
 //! `--repeat N` verifies the corpus N times and reports the fastest pass (the machine is
 //! shared: the minimum is the pass least disturbed by other jobs; one pass is under a second,
 //! and CPU time is counted in 10 ms ticks).
+//!
+//! `--signed-data OUT` also writes, for every signature trove checked with a key, the exact
+//! bytes its cryptography covered (`trove_dkim::signed_data`): for the floor in
+//! bench/dkim/floor that does trove's cryptography on trove's data. Records, little-endian:
+//! an algorithm byte (0 rsa-sha256, 1 rsa-sha1, 2 ed25519-sha256), then the decoded `p=`, the
+//! signature, the header block and the canonical body (cut to `l=`), each as a u32 length and
+//! its bytes.
 //!
 //! With SIZES_OUT, also writes one line per signature, `<body bytes> <keyed>`: the length of
 //! the body the signature covers (CRLF form, limited by `l=`) and 1 when trove checked it
@@ -38,6 +45,14 @@ fn main() {
                 std::process::exit(2);
             });
         all.drain(i..i + 2);
+    }
+    let mut signed_data_out = None;
+    if let Some(i) = all.iter().position(|a| a == "--signed-data") {
+        signed_data_out = Some(all.get(i + 1).cloned().unwrap_or_else(|| {
+            eprintln!("--signed-data needs a file");
+            std::process::exit(2);
+        }));
+        all.drain(i..(i + 2).min(all.len()));
     }
     let args: Vec<String> = all
         .into_iter()
@@ -106,6 +121,37 @@ fn main() {
         serde_json::to_string(&summary).expect("json"),
     );
     write_sizes(args.get(4), &messages, &keys, &opts);
+    if let Some(out) = signed_data_out {
+        write_signed_data(&out, &messages, &keys, &opts);
+    }
+}
+
+/// Writes the `--signed-data` records (see the module doc).
+fn write_signed_data(out: &str, messages: &[Vec<u8>], keys: &KeyStore, opts: &VerifyOptions) {
+    let mut bytes = Vec::new();
+    let put = |bytes: &mut Vec<u8>, part: &[u8]| {
+        bytes.extend_from_slice(&u32::try_from(part.len()).expect("part size").to_le_bytes());
+        bytes.extend_from_slice(part);
+    };
+    for m in messages {
+        for data in trove_dkim::signed_data(m, keys, opts) {
+            let key = keys
+                .get(&data.selector, &data.domain)
+                .iter()
+                .find(|k| k.fingerprint == data.key_fingerprint)
+                .and_then(|k| k.public_key())
+                .expect("the verdict's key");
+            bytes.push(match data.algorithm.as_str() {
+                "rsa-sha256" => 0,
+                "rsa-sha1" => 1,
+                _ => 2,
+            });
+            for part in [&key, &data.signature, &data.header_block, &data.body] {
+                put(&mut bytes, part);
+            }
+        }
+    }
+    std::fs::write(out, bytes).expect("signed data file");
 }
 
 /// Verifies every message on `messages.len() / chunk` threads; one summary per thread.
