@@ -173,11 +173,11 @@ fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A throwaway 2048-bit key (PKCS#8; ring signs with 2048 bits and up), made for this test.
-    const TEST_KEY: &str = concat!(
+    pub(crate) const TEST_KEY: &str = concat!(
         "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDGZ6IKVl30xB+I8QO+XGEDJ3mwvVIM2EIf/bT1brU0cbGO",
         "yYFONcuJc/AO87jXfHqTXxDLH6qQSIbqFqSQmgWa8JXDiSpF8lBFBsWQ2Y7PdW+AJT+i4+tuAErXJdKz8MUrP64I1rdyILBe",
         "J/YSdb0jKu+xVHKJ6KAQbb/5WcgJEx39Uu9MJlXQTZdQb6iJ/mxbCibCn973xFxrz8g5d8SLcKSXMkNlfaKae7no4r86duJN",

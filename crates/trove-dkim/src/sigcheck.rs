@@ -62,13 +62,26 @@ pub(crate) struct Decoded<'a> {
 }
 
 impl SigFields {
-    /// Decodes `b=`, `bh=` and `h=` of `header`, the header these fields came from.
-    /// `None` cannot happen for a header [`check_signature`] accepted (kept for safety).
-    pub(crate) fn decode<'a>(&self, header: &'a [u8]) -> Option<Decoded<'a>> {
+    /// The raw value of the `h=` tag mail-auth keeps (the last one), up to its `;`.
+    pub(crate) fn h_value<'a>(&self, header: &'a [u8]) -> &'a [u8] {
+        let rest = header.get(self.h_at..).unwrap_or_default();
+        memchr::memchr(b';', rest).map_or(rest, |end| &rest[..end])
+    }
+
+    /// Decodes `b=`, `bh=` and `h=` of `header`, the header these fields came from; `h=`
+    /// only when `with_h` (the caller may have the same names already). `None` cannot
+    /// happen for a header [`check_signature`] accepted (kept for safety).
+    pub(crate) fn decode<'a>(&self, header: &'a [u8], with_h: bool) -> Option<Decoded<'a>> {
         let b = decode_base64(header.get(self.b_at..)?, self.b_clean)?;
         let bh = decode_base64(header.get(self.bh_at..)?, self.bh_clean)?;
-        let rest = header.get(self.h_at..)?;
-        let value = memchr::memchr(b';', rest).map_or(rest, |end| &rest[..end]);
+        if !with_h {
+            return Some(Decoded {
+                b,
+                bh,
+                h: Vec::new(),
+            });
+        }
+        let value = self.h_value(header);
         let mut h = Vec::with_capacity(memchr::memchr_iter(b':', value).count() + 1);
         // An ASCII list (nearly all) has no item for the lossy conversion to change.
         let ascii = value.is_ascii();
@@ -673,7 +686,9 @@ mod tests {
     /// This module's answer in the same terms.
     fn ours(header: &[u8]) -> Parsed {
         check_signature(header).map(|fields| {
-            let decoded = fields.decode(header).expect("accepted headers decode");
+            let decoded = fields
+                .decode(header, true)
+                .expect("accepted headers decode");
             (
                 SigFields {
                     b_at: 0,
