@@ -603,6 +603,10 @@ fn header_list(h: &str) -> Vec<Word> {
     let bytes = h.as_bytes();
     let mut names = Vec::with_capacity(memchr::memchr_iter(b':', bytes).count() + 1);
     for item in bytes.split(|&b| b == b':') {
+        // Folding puts whitespace around names: trimmed without a copy.
+        let lead = item.iter().take_while(|b| ws(b)).count();
+        let trail = item[lead..].iter().rev().take_while(|b| ws(b)).count();
+        let item = &item[lead..item.len() - trail];
         let item: std::borrow::Cow<'_, [u8]> = if item.iter().any(ws) {
             item.iter()
                 .copied()
