@@ -25,18 +25,6 @@ pub(crate) fn bytes_below(v: u64, n: u8) -> u64 {
     !(((v & !HIGH).wrapping_add(ONES * (0x80 - u64::from(n)))) | v) & HIGH
 }
 
-/// Where relaxed canonicalisation (of a body line or a header value) may change something,
-/// as a lane mask of the word `v`: any byte below `!` except an SP whose next byte is `!` or
-/// above. The next byte of the last lane is not looked at, so an SP there always counts; a
-/// caller treats an SP that turns out to be alone (or a control byte that is not whitespace)
-/// as nothing to do.
-#[inline(always)]
-pub(crate) fn relaxed_stops(v: u64) -> u64 {
-    let below = bytes_below(v, b'!');
-    let sp = bytes_equal(v, b' ');
-    (below & !sp) | (sp & ((below >> 8) | (1 << 63)))
-}
-
 /// Sixty-four bytes whose lanes are compared with one byte value at a time, each comparison
 /// giving a 64-bit mask (bit `i` for byte `i`). On x86_64 this is SSE2 (part of every x86_64
 /// CPU) through `safe_arch`: four loads, then four compares and four `pmovmskb` per value,
@@ -105,6 +93,16 @@ impl Lanes64 {
         }
         #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
         at_most64_words(self.v, b)
+    }
+
+    /// [`relaxed_stops`] for 64 bytes: bit `i` set where relaxed header canonicalisation may
+    /// change something at byte `i` (any byte below `!` except an SP whose next byte is `!`
+    /// or above; an SP in the last lane always counts).
+    #[inline(always)]
+    pub(crate) fn relaxed_header_stops(self) -> u64 {
+        let below = self.at_most(b' ');
+        let sp = self.eq(b' ');
+        (below & !sp) | (sp & ((below >> 1) | (1 << 63)))
     }
 
     /// Bit `i` set where relaxed body canonicalisation may change something at byte `i`: an
@@ -182,6 +180,18 @@ mod tests {
                         .map(|i| 1 << i)
                         .sum();
                     assert_eq!(Lanes64::new(&bytes).relaxed_body_stops(), want, "{bytes:?}");
+                    let want: u64 = (0..64)
+                        .filter(|&i| {
+                            let next_below = i == 63 || bytes[i + 1] < b'!';
+                            bytes[i] < b'!' && (bytes[i] != b' ' || next_below)
+                        })
+                        .map(|i| 1 << i)
+                        .sum();
+                    assert_eq!(
+                        Lanes64::new(&bytes).relaxed_header_stops(),
+                        want,
+                        "{bytes:?}"
+                    );
                 }
             }
         }
@@ -210,14 +220,6 @@ mod tests {
                             .sum();
                         assert_eq!(bytes_below(v, n), want, "{bytes:?} < {n}");
                     }
-                    let want: u64 = (0..8)
-                        .filter(|&i| {
-                            let next_below = i == 7 || bytes[i + 1] < b'!';
-                            bytes[i] < b'!' && (bytes[i] != b' ' || next_below)
-                        })
-                        .map(|i| 0x80 << (8 * i))
-                        .sum();
-                    assert_eq!(relaxed_stops(v), want, "{bytes:?} stops");
                 }
             }
         }
