@@ -1,9 +1,11 @@
-//! Byte tests eight bytes at a time (SWAR: SIMD within a register), shared by the body and
-//! header canonicalisers and the header split.
+//! Byte tests many bytes at a time, for the body and header canonicalisers and the `b=`
+//! decoder: [`Lanes64`] gives a bit mask per 64 bytes (SSE2 compares on x86_64, through
+//! `safe_arch`, which keeps this crate free of `unsafe`), built elsewhere from the word tests
+//! below (SWAR: SIMD within a register).
 //!
-//! Each test sets the high bit of every byte lane that matches, and only of those: there is
-//! no borrow between lanes, so every set bit is a match (the classic `(v - 0x01..) & !v`
-//! trick flags lanes above a match too). `trailing_zeros() / 8` is then the first match.
+//! Each word test sets the high bit of every byte lane that matches, and only of those: there
+//! is no borrow between lanes, so every set bit is a match (the classic `(v - 0x01..) & !v`
+//! trick flags lanes above a match too).
 
 /// `0x01` in every byte lane.
 pub(crate) const ONES: u64 = 0x0101_0101_0101_0101;
