@@ -8,6 +8,8 @@
 #   hyperfine, GNU time (/usr/bin/time -v), valgrind - timing, peak RSS, memory checks
 #   b3sum                                          - the "read + BLAKE3" floor in bench/ingest
 #   zstd, rsync, chromium                          - corpora, mirror tests, page screenshots
+#   openssl                                        - re-checks `trove show --signed-data` output;
+#                                                    test keys in bench/dkim
 #
 # Idempotent: packages already installed are skipped, so a second run takes about a second
 # and never touches the network. Run as root (CI and dev machines here are root).
@@ -16,7 +18,7 @@ set -euo pipefail
 
 DEBIAN_PKGS=(
   notmuch maildir-utils public-inbox opendkim-tools dnsmasq-base nginx wrk
-  hyperfine zstd rsync chromium time valgrind b3sum
+  hyperfine zstd rsync chromium time valgrind b3sum openssl
   python3-notmuch2
 )
 DKIMPY_VERSION=1.1.8

@@ -76,6 +76,11 @@ pub enum Command {
         /// Print everything as one JSON object.
         #[arg(long)]
         json: bool,
+        /// Write into DIR the exact bytes each signature checked with a key covered (header
+        /// block, signature, canonical body, public key), and print the openssl commands that
+        /// check them without trove.
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["raw", "json"])]
+        signed_data: Option<std::path::PathBuf>,
     },
     /// Build a demo vault from a synthetic corpus (every message marked as synthetic),
     /// publish two releases of it and serve them at http://127.0.0.1:8080.

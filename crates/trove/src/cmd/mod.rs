@@ -42,7 +42,12 @@ pub fn run(cli: Cli) -> Result<i32> {
             limit,
             json,
         } => show::list(&Vault::open(&vault_dir)?, from, since, until, limit, json),
-        Command::Show { id, raw, json } => show::show(&Vault::open(&vault_dir)?, id, raw, json),
+        Command::Show {
+            id,
+            signed_data: Some(dir),
+            ..
+        } => show::signed_data(&Vault::open(&vault_dir)?, id, &dir),
+        Command::Show { id, raw, json, .. } => show::show(&Vault::open(&vault_dir)?, id, raw, json),
         Command::Demo(args) => demo::run(args),
         Command::Release(c) => release::run(&vault_dir, c),
         Command::Publication(c) => publication::run(c),
