@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/dkim: trove vs dkimpy on every signed message of the io-uring corpus, same keys
 # (keys/historic_public_keys.txt), same run; plus trove on all cores and the RSA+SHA-256 floors
-# (aws-lc-rs, which trove uses, and ring).
+# (aws-lc-rs, which trove uses, and ring), among them the floor on trove's own bytes: the real
+# keys, signatures, header blocks and canonical bodies of the signatures trove checks.
 # Writes bench/dkim/RESULTS.md. Usage: bench/dkim/run.sh [CORPUS.mbox.zst]
 # shellcheck source=bench/dkim/setup.sh
 source "$(dirname "$0")/setup.sh"
