@@ -135,18 +135,17 @@ fn write_signed_data(out: &str, messages: &[Vec<u8>], keys: &KeyStore, opts: &Ve
     };
     for m in messages {
         for data in trove_dkim::signed_data(m, keys, opts) {
-            let key = keys
-                .get(&data.selector, &data.domain)
-                .iter()
-                .find(|k| k.fingerprint == data.key_fingerprint)
-                .and_then(|k| k.public_key())
-                .expect("the verdict's key");
             bytes.push(match data.algorithm.as_str() {
                 "rsa-sha256" => 0,
                 "rsa-sha1" => 1,
                 _ => 2,
             });
-            for part in [&key, &data.signature, &data.header_block, &data.body] {
+            for part in [
+                &data.public_key,
+                &data.signature,
+                &data.header_block,
+                &data.body,
+            ] {
                 put(&mut bytes, part);
             }
         }

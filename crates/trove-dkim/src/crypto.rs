@@ -197,6 +197,20 @@ pub(crate) mod tests {
         "FaqA07F8Obq04coL6l4fxCUOqOK9zZM2iJLrOD3HA/YDYfwrrxprPRJxFKh614uX5dFGhsJiw4uoRWkEIEFo/Hc="
     );
 
+    /// The SubjectPublicKeyInfo DER (what a DKIM `p=` holds) of a 2048-bit RSA key given as
+    /// PKCS#1 `RSAPublicKey` DER (270 bytes).
+    pub(crate) fn rsa2048_spki(pkcs1: &[u8]) -> Vec<u8> {
+        [
+            &[0x30, 0x82, 0x01, 0x22, 0x30, 0x0d, 0x06, 0x09][..],
+            &[
+                0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+            ],
+            &[0x03, 0x82, 0x01, 0x0f, 0x00],
+            pkcs1,
+        ]
+        .concat()
+    }
+
     /// aws-lc-rs (parsed once) and ring (the path before it, and the fallback) must accept and
     /// reject exactly the same signatures. (ring signs SHA-256 only; valid SHA-1 signatures
     /// are covered by the Mail::DKIM samples in tests/expected_samples.rs.)
@@ -241,15 +255,7 @@ pub(crate) mod tests {
             assert!(!ring_verify(ring, &pkcs1, message, signature));
         }
         // The SPKI form (what p= holds) gives the same key.
-        let spki = [
-            &[0x30, 0x82, 0x01, 0x22, 0x30, 0x0d, 0x06, 0x09][..],
-            &[
-                0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
-            ],
-            &[0x03, 0x82, 0x01, 0x0f, 0x00],
-            &pkcs1,
-        ]
-        .concat();
+        let spki = rsa2048_spki(&pkcs1);
         assert!(FastRsa::new(&spki)
             .unwrap()
             .verify(Algorithm::RsaSha256, &data, &good));

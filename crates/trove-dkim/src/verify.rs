@@ -654,6 +654,9 @@ pub struct SignedData {
     pub body_hash: Vec<u8>,
     /// Fingerprint of the key the verdict used ([`KeyRecord::fingerprint`]).
     pub key_fingerprint: Option<String>,
+    /// That key, decoded ([`KeyRecord::public_key`]: SubjectPublicKeyInfo DER for RSA, the raw
+    /// 32 bytes for Ed25519).
+    pub public_key: Vec<u8>,
 }
 
 /// [`SignedData`] of every DKIM signature of `raw` that [`verify_message`] checked
@@ -675,6 +678,14 @@ pub fn signed_data(raw: &[u8], keys: &KeyStore, opts: &VerifyOptions) -> Vec<Sig
             continue;
         };
         let Some(decoded) = fields.decode(value, true) else {
+            continue;
+        };
+        let Some(public_key) = keys
+            .get(&v.selector, &v.domain)
+            .iter()
+            .find(|k| k.fingerprint == v.key_fingerprint)
+            .and_then(KeyRecord::public_key)
+        else {
             continue;
         };
         let canonical = bodies.get(fields.cb, body);
@@ -701,6 +712,7 @@ pub fn signed_data(raw: &[u8], keys: &KeyStore, opts: &VerifyOptions) -> Vec<Sig
             body: canonical[..end].to_vec(),
             body_hash: decoded.bh,
             key_fingerprint: v.key_fingerprint.clone(),
+            public_key,
         });
     }
     out
@@ -848,15 +860,7 @@ mod tests {
                 .unwrap();
         let pair = RsaKeyPair::from_pkcs8(&pkcs8).unwrap();
         let mut keys = KeyStore::new();
-        let spki = [
-            &[0x30, 0x82, 0x01, 0x22, 0x30, 0x0d, 0x06, 0x09][..],
-            &[
-                0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
-            ],
-            &[0x03, 0x82, 0x01, 0x0f, 0x00],
-            pair.public().as_ref(),
-        ]
-        .concat();
+        let spki = crate::crypto::tests::rsa2048_spki(pair.public().as_ref());
         keys.import_key_file(
             &format!(
                 "sel._domainkey.example.com v=DKIM1; k=rsa; p={}",

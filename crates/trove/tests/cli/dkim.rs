@@ -122,6 +122,22 @@ fn vault_with(t: &Path, files: &[(String, Vec<u8>)]) -> PathBuf {
     vault
 }
 
+/// `trove keys add` of the signer's key as DNS TXT text; returns what it printed.
+fn add_txt_key(vault: &Path, signer: &Signer) -> String {
+    let txt = signer.txt();
+    let args = [
+        "keys",
+        "add",
+        "--domain",
+        DOMAIN,
+        "--selector",
+        SELECTOR,
+        "--txt",
+        &txt,
+    ];
+    run_ok(vault, &args, 0)
+}
+
 fn jsonl(out: &str) -> Vec<Value> {
     out.lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
@@ -213,35 +229,9 @@ fn verify_keys_and_show_on_signed_fixture() {
         ],
         0,
     );
-    let out = run_ok(
-        &vault,
-        &[
-            "keys",
-            "add",
-            "--domain",
-            DOMAIN,
-            "--selector",
-            SELECTOR,
-            "--txt",
-            &signer.txt(),
-        ],
-        0,
-    );
+    let out = add_txt_key(&vault, &signer);
     assert!(out.contains("Added"), "{out}");
-    let out = run_ok(
-        &vault,
-        &[
-            "keys",
-            "add",
-            "--domain",
-            DOMAIN,
-            "--selector",
-            SELECTOR,
-            "--txt",
-            &signer.txt(),
-        ],
-        0,
-    );
+    let out = add_txt_key(&vault, &signer);
     assert!(out.contains("Already stored"), "{out}");
     let keys = jsonl(&run_ok(&vault, &["keys", "list", "--json"], 0));
     assert_eq!(keys.len(), 3, "{keys:?}");
@@ -759,18 +749,7 @@ fn signed_data_rechecks_with_openssl() {
     let dir_arg = dir.to_str().unwrap();
     let out = run_ok(&vault, &["show", "1", "--signed-data", dir_arg], 0);
     assert!(out.contains("nothing to re-check"), "{out}");
-    let txt = signer.txt();
-    let add = [
-        "keys",
-        "add",
-        "--domain",
-        DOMAIN,
-        "--selector",
-        SELECTOR,
-        "--txt",
-        &txt,
-    ];
-    run_ok(&vault, &add, 0);
+    add_txt_key(&vault, &signer);
     let out = run_ok(&vault, &["show", "1", "--signed-data", dir_arg], 0);
     assert!(
         out.contains("DKIM #0: d=example.org s=s2026 a=ed25519-sha256")
