@@ -138,16 +138,7 @@ mod tests {
     #[test]
     fn lf_form_strips_to_the_same_relaxed_bytes() {
         let assert_same = |lf: &[u8]| {
-            let crlf: Vec<u8> = lf
-                .iter()
-                .flat_map(|&b| {
-                    if b == b'\n' {
-                        vec![b'\r', b'\n']
-                    } else {
-                        vec![b]
-                    }
-                })
-                .collect();
+            let crlf = crate::verify::to_crlf(lf);
             let (mut a, mut b) = (Vec::new(), Vec::new());
             relaxed_header(b"DKIM-Signature", &strip_signature(lf), &mut a);
             relaxed_header(b"DKIM-Signature", &strip_signature(&crlf), &mut b);
